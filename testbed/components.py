@@ -1,0 +1,138 @@
+"""The testbed's processes: how each one is started and how we know it is ready."""
+from __future__ import annotations
+
+import ssl
+import sys
+from pathlib import Path
+
+import httpx
+import yaml
+
+from . import kwokcfg, paths, ports
+from .procs import Component
+
+H = ports.HOST
+REPO = Path(__file__).resolve().parent.parent
+PY_ENV = {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+
+
+def admin_ssl(pki: Path) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+    return ctx
+
+
+def _get_ok(url: str, verify: ssl.SSLContext | bool = True) -> bool:
+    return httpx.get(url, verify=verify, timeout=2).status_code == 200
+
+
+def _responds(url: str) -> bool:
+    httpx.get(url, timeout=2)
+    return True
+
+
+def _apiserver_ready(pki: Path) -> bool:
+    return _get_ok(f"https://{H}:{ports.APISERVER}/readyz", admin_ssl(pki))
+
+
+def components(bin_dir: Path, write: bool = True) -> list[Component]:
+    """The component specs; with write=True also (re)writes their config files into the state dir."""
+    st = paths.state_dir()
+    pki = paths.pki_dir()
+    kc = str(paths.kubeconfig())
+    b = lambda n: str(bin_dir / n)  # noqa: E731
+    py = sys.executable
+
+    sched_cfg = st / "scheduler.yaml"
+    prom_cfg = st / "prometheus.yml"
+    if write:
+        _write_configs(st, pki, kc, sched_cfg, prom_cfg)
+    return _specs(b, st, pki, kc, sched_cfg, prom_cfg, py)
+
+
+def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path) -> None:
+    sched_cfg.write_text(yaml.safe_dump({
+        "apiVersion": "kubescheduler.config.k8s.io/v1", "kind": "KubeSchedulerConfiguration",
+        "clientConnection": {"kubeconfig": kc, "qps": 500, "burst": 1000},
+        "leaderElection": {"leaderElect": False},
+    }))
+    kwokcfg.write(st / "kwok.yaml", st, pki)
+    prom_cfg.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+        "scrape_configs": [
+            {"job_name": "ecotrack-apps", "static_configs": [{"targets": [f"{H}:{ports.EXPORTER}"]}]},
+            {"job_name": "kwok", "static_configs": [{"targets": [f"{H}:{ports.KWOK}"]}]},
+            {"job_name": "prometheus", "static_configs": [{"targets": [f"{H}:{ports.PROMETHEUS}"]}]},
+            {"job_name": "kube-apiserver", "scheme": "https", "scrape_interval": "15s",
+             "tls_config": {"ca_file": str(pki / "ca.crt"), "cert_file": str(pki / "admin.crt"),
+                            "key_file": str(pki / "admin.key")},
+             "static_configs": [{"targets": [f"{H}:{ports.APISERVER}"]}]},
+        ],
+    }))
+
+
+def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py: str) -> list[Component]:
+    return [
+        Component("etcd", [
+            b("etcd"), "--name", "testbed", "--data-dir", str(st / "etcd"),
+            "--listen-client-urls", f"http://{H}:{ports.ETCD}", "--advertise-client-urls", f"http://{H}:{ports.ETCD}",
+            "--listen-peer-urls", f"http://{H}:{ports.ETCD_PEER}",
+            "--initial-advertise-peer-urls", f"http://{H}:{ports.ETCD_PEER}",
+            "--initial-cluster", f"testbed=http://{H}:{ports.ETCD_PEER}",
+            "--unsafe-no-fsync", "--quota-backend-bytes", "8589934592", "--auto-compaction-retention", "1",
+            "--log-level", "warn"],
+            lambda: _get_ok(f"http://{H}:{ports.ETCD}/health")),
+        Component("kube-apiserver", [
+            b("kube-apiserver"), f"--etcd-servers=http://{H}:{ports.ETCD}",
+            f"--bind-address={H}", f"--secure-port={ports.APISERVER}", f"--advertise-address={H}",
+            "--endpoint-reconciler-type=none", "--service-cluster-ip-range=10.96.0.0/16",
+            "--allow-privileged=true", "--authorization-mode=Node,RBAC",
+            f"--tls-cert-file={pki}/server.crt", f"--tls-private-key-file={pki}/server.key",
+            f"--client-ca-file={pki}/ca.crt",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki}/sa.pub", f"--service-account-signing-key-file={pki}/sa.key",
+            f"--requestheader-client-ca-file={pki}/fp-ca.crt", "--requestheader-allowed-names=front-proxy-client",
+            "--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={pki}/fp.crt", f"--proxy-client-key-file={pki}/fp.key",
+            "--kubelet-preferred-address-types=InternalIP", "--kubelet-client-certificate=" + f"{pki}/admin.crt",
+            f"--kubelet-client-key={pki}/admin.key",
+            "--enable-priority-and-fairness=false", "--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
+            "--watch-cache-sizes=", "--v=1"],
+            lambda: _apiserver_ready(pki), ready_timeout=90),
+        Component("kube-controller-manager", [
+            b("kube-controller-manager"), f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}",
+            f"--authorization-kubeconfig={kc}", f"--bind-address={H}", f"--secure-port={ports.CONTROLLER_MANAGER}",
+            "--leader-elect=false", f"--root-ca-file={pki}/ca.crt", f"--service-account-private-key-file={pki}/sa.key",
+            "--kube-api-qps=500", "--kube-api-burst=1000", "--horizontal-pod-autoscaler-sync-period=5s",
+            "--node-monitor-grace-period=60s", "--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
+            "--v=1"],
+            lambda: _get_ok(f"https://{H}:{ports.CONTROLLER_MANAGER}/healthz", False)),
+        Component("kube-scheduler", [
+            b("kube-scheduler"), f"--config={sched_cfg}", f"--bind-address={H}", f"--secure-port={ports.SCHEDULER}",
+            f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}", "--v=1"],
+            lambda: _get_ok(f"https://{H}:{ports.SCHEDULER}/healthz", False)),
+        Component("kwok", [b("kwok"), f"--kubeconfig={kc}", f"--config={st / 'kwok.yaml'}", "--v=INFO"],
+                  lambda: _get_ok(f"http://{H}:{ports.KWOK}/healthz")),
+        Component("metrics-server", [
+            b("metrics-server"), f"--bind-address={H}", f"--secure-port={ports.METRICS_SERVER}",
+            f"--tls-cert-file={pki}/server.crt", f"--tls-private-key-file={pki}/server.key",
+            f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
+            "--kubelet-preferred-address-types=InternalIP", "--kubelet-use-node-status-port",
+            "--kubelet-insecure-tls", "--metric-resolution=15s"],
+            lambda: _get_ok(f"https://{H}:{ports.METRICS_SERVER}/livez", False)),
+        Component("prometheus", [
+            "prometheus", f"--config.file={prom_cfg}", f"--web.listen-address={H}:{ports.PROMETHEUS}",
+            f"--storage.tsdb.path={st / 'prometheus'}", "--storage.tsdb.retention.time=6h", "--log.level=warn"],
+            lambda: _get_ok(f"http://{H}:{ports.PROMETHEUS}/-/ready")),
+        Component("loki", [py, "-m", "testbed.loki", "--host", H, "--port", str(ports.LOKI)],
+                  lambda: _get_ok(f"http://{H}:{ports.LOKI}/ready"), env=PY_ENV),
+        Component("exporter", [py, "-m", "testbed.exporter", "--host", H, "--port", str(ports.EXPORTER),
+                               "--state-dir", str(st)],
+                  lambda: _get_ok(f"http://{H}:{ports.EXPORTER}/metrics"), env=PY_ENV),
+        Component("healthserver", [py, "-m", "testbed.healthserver", "--host", H, "--port", str(ports.HEALTH),
+                                   "--state-dir", str(st)],
+                  lambda: _responds(f"http://{H}:{ports.HEALTH}/actuator/health"), env=PY_ENV),
+        Component("loggen", [py, "-m", "testbed.loggen", "--state-dir", str(st), "--loki", f"http://{H}:{ports.LOKI}",
+                             "--kubeconfig", kc], lambda: True, env=PY_ENV),
+    ]

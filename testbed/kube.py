@@ -1,0 +1,47 @@
+"""Small helpers the testbed uses to talk to its own API server (kubectl and raw HTTPS)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+import httpx
+import yaml
+
+from . import paths, ports, versions
+from .components import admin_ssl
+
+
+def kubectl(*args: str, input: str | None = None, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KUBECONFIG=str(paths.kubeconfig()))
+    p = subprocess.run([str(versions.bin_dir() / "kubectl"), *args], input=input, capture_output=True, text=True,
+                       env=env, timeout=timeout)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed: {p.stderr.strip() or p.stdout.strip()}")
+    return p
+
+
+def apply(objs: list[dict]) -> None:
+    kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objs, sort_keys=False))
+
+
+def client(timeout: float = 30) -> httpx.Client:
+    return httpx.Client(base_url=f"https://{ports.HOST}:{ports.APISERVER}", verify=admin_ssl(paths.pki_dir()),
+                        timeout=timeout)
+
+
+def get_json(path: str, **params: Any) -> dict:
+    with client() as c:
+        r = c.get(path, params=params)
+        r.raise_for_status()
+        return r.json()
+
+
+def patch(path: str, body: dict, kind: str = "merge") -> dict:
+    ctype = {"merge": "application/merge-patch+json", "strategic": "application/strategic-merge-patch+json",
+             "json": "application/json-patch+json"}[kind]
+    with client() as c:
+        r = c.patch(path, content=json.dumps(body), headers={"Content-Type": ctype})
+        r.raise_for_status()
+        return r.json()
