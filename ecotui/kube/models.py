@@ -51,6 +51,7 @@ class ResourceRequirements(msgspec.Struct, **_S):
 class Container(msgspec.Struct, **_S):
     name: str = ""
     image: str = ""
+    restartPolicy: str = ""  # "Always" on an init container = sidecar
     ports: list[ContainerPort] = []
     resources: ResourceRequirements = ResourceRequirements()
 

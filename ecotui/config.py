@@ -1,0 +1,157 @@
+"""User configuration (``~/.config/ecotui/config.yaml``).
+
+Format::
+
+    theme: dark
+    keymap: ~/.config/ecotui/keymap.yaml     # relative paths are relative to this file
+    readonly: false
+    contexts:
+      ecotui-testbed:
+        namespace: ecotrack
+        readonly: false
+        prometheus_url: http://127.0.0.1:39090
+        loki_url: http://127.0.0.1:33100
+
+A missing file at the default location means defaults. An explicitly given file that is missing,
+broken YAML, an unknown key or a wrong type raises ``EcotuiError`` with one line naming the file.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecotui.errors import EcotuiError
+
+_TOP_KEYS = ("theme", "keymap", "readonly", "contexts")
+_CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url")
+
+
+@dataclass(frozen=True)
+class ContextConfig:
+    namespace: str | None = None
+    readonly: bool | None = None
+    prometheus_url: str | None = None
+    loki_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    theme: str | None = None
+    keymap: str | None = None
+    readonly: bool = False
+    contexts: Mapping[str, ContextConfig] = field(default_factory=dict)
+    path: str | None = None               # the file this came from (None: defaults)
+
+    def for_context(self, name: str) -> ContextConfig:
+        """Settings for one kubeconfig context (all None when the file has none)."""
+        return self.contexts.get(name, ContextConfig())
+
+    def readonly_for(self, name: str) -> bool:
+        """Effective read-only flag: the context's own setting, else the global one."""
+        ctx = self.for_context(name).readonly
+        return self.readonly if ctx is None else ctx
+
+
+def config_path() -> Path:
+    """$ECOTUI_CONFIG, else $XDG_CONFIG_HOME/ecotui/config.yaml (default ~/.config/ecotui/config.yaml)."""
+    env = os.environ.get("ECOTUI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "ecotui" / "config.yaml"
+
+
+def _err(path: Path, msg: str) -> EcotuiError:
+    return EcotuiError(f"config {path}: {msg}", hint="fix the file or pass --config with another path")
+
+
+def _opt_str(path: Path, where: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _err(path, f"{where} must be a non-empty string (got {value!r})")
+    return value.strip()
+
+
+def _opt_bool(path: Path, where: str, value: Any) -> bool | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise _err(path, f"{where} must be true or false (got {value!r})")
+    return value
+
+
+def _url(path: Path, where: str, value: Any) -> str | None:
+    url = _opt_str(path, where, value)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise _err(path, f"{where} must start with http:// or https:// (got {url!r})")
+    return url.rstrip("/") if url else url
+
+
+def _unknown(path: Path, where: str, data: Mapping[Any, Any], known: tuple[str, ...]) -> None:
+    extra = sorted(str(k) for k in data if k not in known)
+    if extra:
+        raise _err(path, f"unknown key {extra[0]!r}{where} (known: {', '.join(known)})")
+
+
+def _parse(path: Path, data: Any) -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _err(path, "must be a YAML mapping (theme:, keymap:, readonly:, contexts:)")
+    _unknown(path, "", data, _TOP_KEYS)
+    keymap = _opt_str(path, "keymap", data.get("keymap"))
+    if keymap is not None:
+        kp = Path(keymap).expanduser()
+        keymap = str(kp if kp.is_absolute() else path.parent / kp)
+    contexts_raw = data.get("contexts") or {}
+    if not isinstance(contexts_raw, dict):
+        raise _err(path, "contexts must be a mapping of context name -> settings")
+    contexts: dict[str, ContextConfig] = {}
+    for name, raw in contexts_raw.items():
+        where = f"contexts.{name}"
+        raw = raw or {}
+        if not isinstance(raw, dict):
+            raise _err(path, f"{where} must be a mapping ({', '.join(_CTX_KEYS)})")
+        _unknown(path, f" in {where}", raw, _CTX_KEYS)
+        contexts[str(name)] = ContextConfig(
+            namespace=_opt_str(path, f"{where}.namespace", raw.get("namespace")),
+            readonly=_opt_bool(path, f"{where}.readonly", raw.get("readonly")),
+            prometheus_url=_url(path, f"{where}.prometheus_url", raw.get("prometheus_url")),
+            loki_url=_url(path, f"{where}.loki_url", raw.get("loki_url")),
+        )
+    return Config(
+        theme=_opt_str(path, "theme", data.get("theme")),
+        keymap=keymap,
+        readonly=bool(_opt_bool(path, "readonly", data.get("readonly"))),
+        contexts=contexts,
+        path=str(path),
+    )
+
+
+def load_config(path: str | None = None) -> Config:
+    """Load the config file (``path``, else ``config_path()``); a missing default file = defaults."""
+    explicit = path is not None
+    p = Path(path).expanduser() if explicit else config_path()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise EcotuiError(f"config {p}: file not found", hint="check the --config path") from None
+        return Config()
+    except IsADirectoryError:
+        raise _err(p, "is a directory, expected a YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _err(p, f"cannot read ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise _err(p, f"not valid YAML{where}") from None
+    return _parse(p, data)
