@@ -1,0 +1,59 @@
+"""pytest integration: a session-wide handle on a running testbed (started or reused).
+
+Where Go is missing or the build fails, e2e tests skip with the exact reason, except under
+ECOTUI_REQUIRE_TESTBED=1 (set by .ci/run), where they fail instead.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import build, cluster, paths, ports, versions
+
+
+@dataclass(frozen=True)
+class Testbed:
+    kubeconfig: Path
+    ecotui_config: Path
+    state_dir: Path
+    bin_dir: Path
+    context: str = ports.CONTEXT
+    prometheus_url: str = f"http://{ports.HOST}:{ports.PROMETHEUS}"
+    loki_url: str = f"http://{ports.HOST}:{ports.LOKI}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, KUBECONFIG=str(self.kubeconfig), ECOTUI_CONFIG=str(self.ecotui_config),
+                    PATH=f"{self.bin_dir}:{os.environ.get('PATH', '')}")
+
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 60, input: str | None = None
+                ) -> subprocess.CompletedProcess:
+        p = subprocess.run([str(self.bin_dir / "kubectl"), *args], capture_output=True, text=True, env=self.env,
+                           timeout=timeout, input=input)
+        if check and p.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({p.returncode}): {p.stderr or p.stdout}")
+        return p
+
+
+def required() -> bool:
+    return os.environ.get("ECOTUI_REQUIRE_TESTBED") == "1"
+
+
+def obtain() -> tuple[Testbed | None, str]:
+    """(testbed, "") when one is up (started here if needed), else (None, reason)."""
+    started_here = False
+    if not cluster.is_up():
+        if build.missing() and not shutil.which("go"):
+            return None, f"testbed binaries missing in {versions.bin_dir()} and no `go` on PATH to build them"
+        try:
+            cluster.up()
+            started_here = True
+        except (build.BuildError, RuntimeError, OSError) as e:
+            return None, f"testbed could not start: {e}"
+    tb = Testbed(kubeconfig=paths.kubeconfig(), ecotui_config=paths.ecotui_config(), state_dir=paths.state_dir(),
+                 bin_dir=versions.bin_dir())
+    object.__setattr__(tb, "_started_here", started_here)
+    return tb, ""
