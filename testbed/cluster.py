@@ -118,7 +118,8 @@ def up(do_seed: bool = True) -> float:
     st = paths.state_dir()
     st.mkdir(parents=True, exist_ok=True)
     pki.ensure_pki(paths.pki_dir())
-    pki.write_kubeconfig(paths.kubeconfig(), paths.pki_dir())
+    pki.write_kubeconfig(paths.kubeconfig(), paths.pki_dir(), user="oncall")
+    pki.write_kubeconfig(paths.component_kubeconfig(), paths.pki_dir(), user="admin")
     write_ecotui_config()
     paths.logs_dir().mkdir(parents=True, exist_ok=True)
     for svc in kwokcfg.SERVICES + ["default"]:

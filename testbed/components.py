@@ -9,6 +9,7 @@ import httpx
 import yaml
 
 from . import kwokcfg, paths, ports
+from . import pki as pki_mod
 from .procs import Component
 
 H = ports.HOST
@@ -39,7 +40,7 @@ def components(bin_dir: Path, write: bool = True) -> list[Component]:
     """The component specs; with write=True also (re)writes their config files into the state dir."""
     st = paths.state_dir()
     pki = paths.pki_dir()
-    kc = str(paths.kubeconfig())
+    kc = str(paths.component_kubeconfig())
     b = lambda n: str(bin_dir / n)  # noqa: E731
     py = sys.executable
 
@@ -57,6 +58,9 @@ def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path
         "leaderElection": {"leaderElect": False},
     }))
     kwokcfg.write(st / "kwok.yaml", st, pki)
+    (st / "audit-policy.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+        "rules": [{"level": "Metadata", "users": [pki_mod.ONCALL_USER]}, {"level": "None"}]}))
     prom_cfg.write_text(yaml.safe_dump({
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
         "scrape_configs": [
@@ -98,7 +102,8 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
             "--kubelet-preferred-address-types=InternalIP", "--kubelet-client-certificate=" + f"{pki}/admin.crt",
             f"--kubelet-client-key={pki}/admin.key",
             "--enable-priority-and-fairness=false", "--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
-            "--watch-cache-sizes=", "--v=1"],
+            f"--audit-policy-file={st / 'audit-policy.yaml'}", f"--audit-log-path={paths.audit_log()}",
+            "--audit-log-maxsize=200", "--audit-log-maxbackup=1", "--v=1"],
             lambda: _apiserver_ready(pki), ready_timeout=90),
         Component("kube-controller-manager", [
             b("kube-controller-manager"), f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}",

@@ -14,7 +14,7 @@ from .components import admin_ssl
 
 
 def kubectl(*args: str, input: str | None = None, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = dict(os.environ, KUBECONFIG=str(paths.kubeconfig()))
+    env = dict(os.environ, KUBECONFIG=str(paths.component_kubeconfig()))
     p = subprocess.run([str(versions.bin_dir() / "kubectl"), *args], input=input, capture_output=True, text=True,
                        env=env, timeout=timeout)
     if check and p.returncode != 0:

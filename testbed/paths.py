@@ -16,6 +16,16 @@ def kubeconfig() -> Path:
     return state_dir() / "kubeconfig"
 
 
+def component_kubeconfig() -> Path:
+    """The control-plane components' own kubeconfig (admin identity, not audited)."""
+    return pki_dir() / "admin.kubeconfig"
+
+
+def audit_log() -> Path:
+    """Metadata-level audit log of the on-call user's requests (ecotui, kubectl, k9s)."""
+    return state_dir() / "audit.log"
+
+
 def ecotui_config() -> Path:
     return state_dir() / "ecotui-config.yaml"
 

@@ -8,6 +8,8 @@ import yaml
 
 from . import ports
 
+ONCALL_USER = "oncall-engineer"
+
 
 def _ssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
@@ -27,7 +29,10 @@ def ensure_pki(d: Path) -> None:
     _ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", days, "-subj", "/CN=ecotui-testbed-ca",
          "-keyout", "ca.key", "-out", "ca.crt", cwd=d)
     for name, subj, ext in (("server", "/CN=ecotui-testbed-server", "srv.ext"),
-                            ("admin", "/O=system:masters/CN=ecotui-testbed-admin", "cli.ext")):
+                            ("admin", "/O=system:masters/CN=ecotui-testbed-admin", "cli.ext"),
+                            # the on-call human (ecotui, kubectl, k9s): a separate identity so the
+                            # audit log can count exactly their requests
+                            ("oncall", f"/O=system:masters/CN={ONCALL_USER}", "cli.ext")):
         _ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subj, "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)
         _ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
              "-days", days, "-extfile", ext, "-out", f"{name}.crt", cwd=d)
@@ -41,8 +46,9 @@ def ensure_pki(d: Path) -> None:
     (d / "done").write_text("ok\n")
 
 
-def write_kubeconfig(path: Path, pki: Path, namespace: str | None = None) -> None:
-    ctx: dict = {"cluster": ports.CONTEXT, "user": "admin"}
+def write_kubeconfig(path: Path, pki: Path, user: str = "oncall", namespace: str | None = None) -> None:
+    """The user-facing kubeconfig (user "oncall") or the components' one (user "admin")."""
+    ctx: dict = {"cluster": ports.CONTEXT, "user": user}
     if namespace:
         ctx["namespace"] = namespace
     doc = {
@@ -50,8 +56,8 @@ def write_kubeconfig(path: Path, pki: Path, namespace: str | None = None) -> Non
         "kind": "Config",
         "clusters": [{"name": ports.CONTEXT, "cluster": {
             "server": f"https://{ports.HOST}:{ports.APISERVER}", "certificate-authority": str(pki / "ca.crt")}}],
-        "users": [{"name": "admin", "user": {
-            "client-certificate": str(pki / "admin.crt"), "client-key": str(pki / "admin.key")}}],
+        "users": [{"name": user, "user": {
+            "client-certificate": str(pki / f"{user}.crt"), "client-key": str(pki / f"{user}.key")}}],
         "contexts": [{"name": ports.CONTEXT, "context": ctx}],
         "current-context": ports.CONTEXT,
     }

@@ -45,6 +45,9 @@ def pid_of(name: str) -> int | None:
     return pid if cmd == exe.strip() else None
 
 
+_children: dict[str, subprocess.Popen] = {}
+
+
 def start(c: Component) -> int:
     paths.proc_dir().mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -53,7 +56,15 @@ def start(c: Component) -> int:
         p = subprocess.Popen(c.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              env=env, start_new_session=True)
     _pid_file(c.name).write_text(f"{p.pid}\n{c.argv[0]}\n")
+    _children[c.name] = p
     return p.pid
+
+
+def _alive(name: str) -> bool:
+    child = _children.get(name)
+    if child is not None:  # started by this process: no pid-reuse doubt, no exec race
+        return child.poll() is None
+    return pid_of(name) is not None
 
 
 def log_tail(name: str, lines: int = 25) -> str:
@@ -66,7 +77,7 @@ def log_tail(name: str, lines: int = 25) -> str:
 def wait_ready(c: Component) -> None:
     deadline = time.monotonic() + c.ready_timeout
     while time.monotonic() < deadline:
-        if pid_of(c.name) is None:
+        if not _alive(c.name):
             raise RuntimeError(f"{c.name} exited during start-up; last log lines:\n{log_tail(c.name)}")
         try:
             if c.ready():

@@ -144,7 +144,8 @@ def test_hpa_shows_current_metrics(testbed):
     def current():
         hpa = jget(testbed, "hpa", "user-service-hpa", "-n", "ecotrack")
         cm = hpa["status"].get("currentMetrics") or []
-        return cm and cm[0]["resource"]["current"].get("averageUtilization") is not None and cm
+        res = (cm[0].get("resource") or {}) if cm else {}
+        return res.get("current", {}).get("averageUtilization") is not None and cm
     cm = wait_for(current, 120, 3, "HPA current metrics")
     assert cm[0]["resource"]["name"] == "cpu"
 

@@ -1,0 +1,120 @@
+"""Spring Boot actuator look-alike: the target of the testbed's ClusterPortForward (every pod port lands here).
+
+    python -m testbed.healthserver --host 127.0.0.1 --port 38080 --state-dir DIR
+
+GET /actuator/health is UP (200), or DOWN with db DOWN (503, like Spring) while DIR/incident.json names an active
+"crashloop" or "error-spike" incident (any target: the forwarded pod is not known here). Also /actuator,
+/actuator/info, /actuator/metrics, /actuator/metrics/hikaricp.connections.{active,max} and / (plain text).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+
+from aiohttp import web
+
+from .incident import IncidentReader
+
+ACTUATOR_JSON = "application/vnd.spring-boot.actuator.v3+json"
+DOWN_INCIDENTS = ("crashloop", "error-spike")
+READER = web.AppKey("reader", IncidentReader)
+POOL_MAX = 10
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, content_type=ACTUATOR_JSON)
+
+
+def _down(request: web.Request) -> bool:
+    inc = request.app[READER].current()
+    return inc is not None and inc.name in DOWN_INCIDENTS
+
+
+async def health(request: web.Request) -> web.Response:
+    if _down(request):
+        db = {"status": "DOWN", "details": {"database": "PostgreSQL", "error":
+              "org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC Connection; "
+              "Connection refused: postgres-primary:5432"}}
+        status = "DOWN"
+    else:
+        db = {"status": "UP", "details": {"database": "PostgreSQL", "validationQuery": "isValid()"}}
+        status = "UP"
+    body = {"status": status, "components": {
+        "db": db,
+        "diskSpace": {"status": "UP", "details": {"total": 21474836480, "free": 15032385536, "threshold": 10485760,
+                                                   "path": "/app/.", "exists": True}},
+        "ping": {"status": "UP"},
+        "redis": {"status": "UP", "details": {"version": "7.2.4"}}}}
+    return _json(body, 200 if status == "UP" else 503)
+
+
+async def info(request: web.Request) -> web.Response:
+    return _json({"app": {"name": "ecotrack", "description": "EcoTrack service (testbed)", "version": "1.4.2"},
+                  "build": {"artifact": "ecotrack-service", "group": "com.ecotrack", "version": "1.4.2"},
+                  "java": {"version": "21.0.5"}})
+
+
+async def index(request: web.Request) -> web.Response:
+    base = f"http://{request.host}/actuator"
+    links = {n: {"href": f"{base}/{n}" if n != "self" else base, "templated": False}
+             for n in ("self", "health", "info", "metrics")}
+    links["metrics-requiredMetricName"] = {"href": f"{base}/metrics/{{requiredMetricName}}", "templated": True}
+    return _json({"_links": links})
+
+
+async def metric_names(request: web.Request) -> web.Response:
+    return _json({"names": ["hikaricp.connections.active", "hikaricp.connections.max"]})
+
+
+async def metric(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name == "hikaricp.connections.active":
+        value = float(POOL_MAX if _down(request) else random.randint(0, 4))
+        desc = "Active connections"
+    elif name == "hikaricp.connections.max":
+        value, desc = float(POOL_MAX), "Max connections"
+    else:
+        return _json({"timestamp": "", "status": 404, "error": "Not Found", "path": request.path}, 404)
+    return _json({"name": name, "description": desc, "baseUnit": None,
+                  "measurements": [{"statistic": "VALUE", "value": value}],
+                  "availableTags": [{"tag": "pool", "values": ["HikariPool-1"]}]})
+
+
+async def root(request: web.Request) -> web.Response:
+    return web.Response(text="EcoTrack testbed service: see /actuator/health\n")
+
+
+def make_app(state_dir: str) -> web.Application:
+    app = web.Application()
+    app[READER] = IncidentReader(state_dir)
+    r = app.router
+    r.add_get("/", root)
+    r.add_get("/actuator", index)
+    r.add_get("/actuator/health", health)
+    r.add_get("/actuator/info", info)
+    r.add_get("/actuator/metrics", metric_names)
+    r.add_get("/actuator/metrics/{name}", metric)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m testbed.healthserver", description="actuator look-alike")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=38080)
+    ap.add_argument("--state-dir", required=True, help="directory holding incident.json")
+    a = ap.parse_args(argv)
+    if not a.host.startswith("127."):
+        print(f"testbed.healthserver: refusing to bind {a.host}: loopback only", file=sys.stderr)
+        return 2
+    try:
+        web.run_app(make_app(a.state_dir), host=a.host, port=a.port, access_log=None,
+                    print=lambda *_: print(f"testbed.healthserver listening on http://{a.host}:{a.port}", flush=True))
+    except OSError as exc:
+        print(f"testbed.healthserver: cannot listen on {a.host}:{a.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""python -m testbed.loki --host 127.0.0.1 --port 33100 [--max-lines 200000] [--tail-max-duration 3600]"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from .server import make_app
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m testbed.loki", description="Loki-API-compatible testbed log server")
+    ap.add_argument("--host", default="127.0.0.1", help="bind address (loopback only)")
+    ap.add_argument("--port", type=int, default=33100)
+    ap.add_argument("--max-lines", type=int, default=200_000, help="total lines kept; oldest dropped first")
+    ap.add_argument("--max-entries-limit", type=int, default=5000, help="largest accepted `limit`")
+    ap.add_argument("--tail-max-duration", type=float, default=3600.0, help="seconds before a tail socket is closed")
+    a = ap.parse_args(argv)
+    if not a.host.startswith("127."):
+        print(f"testbed.loki: refusing to bind {a.host}: the testbed binds 127.0.0.0/8 only", file=sys.stderr)
+        return 2
+    if a.max_lines < 1 or a.max_entries_limit < 1 or a.tail_max_duration <= 0:
+        print("testbed.loki: --max-lines, --max-entries-limit and --tail-max-duration must be positive",
+              file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s testbed.loki %(levelname)s %(message)s")
+    app = make_app(max_lines=a.max_lines, max_entries_limit=a.max_entries_limit,
+                   tail_max_duration=a.tail_max_duration)
+    try:
+        web.run_app(app, host=a.host, port=a.port, print=lambda *_: print(
+            f"testbed.loki listening on http://{a.host}:{a.port}", flush=True), access_log=None)
+    except OSError as exc:
+        print(f"testbed.loki: cannot listen on {a.host}:{a.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
