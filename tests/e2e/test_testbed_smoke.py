@@ -249,3 +249,29 @@ def test_incident_error_spike_raises_5xx_for_target(testbed):
         return (e1 - e0) / (t1 - t0)
     assert share("payment-service") > 0.1
     assert share("user-service") < 0.05
+
+
+def test_incident_hpa_at_max_scales_to_max(testbed):
+    incidents.start("hpa-at-max", "user-service")
+    try:
+        def at_max():
+            hpa = jget(testbed, "hpa", "user-service-hpa", "-n", "ecotrack")
+            return hpa["status"].get("desiredReplicas") == hpa["spec"]["maxReplicas"] and hpa
+        hpa = wait_for(at_max, 180, 5, "user-service-hpa desiredReplicas == maxReplicas")
+        assert hpa["status"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"] > 70
+    finally:
+        incidents.clear()
+
+
+def test_incident_latency_spike_moves_p95(testbed):
+    def p95(app: str) -> float:
+        q = f'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{app="{app}"}}[30s])))'
+        r = httpx.get(f"{testbed.prometheus_url}/api/v1/query", params={"query": q}, timeout=10).json()
+        res = r["data"]["result"]
+        return float(res[0]["value"][1]) if res else 0.0
+    incidents.start("latency-spike", "order-service")
+    try:
+        slow = wait_for(lambda: p95("order-service") > 1.0 and p95("order-service"), 60, 3, "order-service p95 > 1 s")
+    finally:
+        incidents.clear()
+    assert slow > 1.0 and p95("user-service") < 1.0
