@@ -175,3 +175,15 @@ def status() -> list[tuple[str, str, int]]:
             healthy = False
         rows.append((name, f"running pid {pid}, {'healthy' if healthy else 'NOT ready'}", procs.rss_kib(name)))
     return rows
+
+
+def stop_component(name: str) -> None:
+    """Stop one running component (e.g. kube-apiserver, for resilience tests)."""
+    procs.stop(name)
+
+
+def start_component(name: str) -> None:
+    """Start one component again with its original flags and wait until it is ready."""
+    comp = {c.name: c for c in components(versions.bin_dir(), write=False)}[name]
+    procs.start(comp)
+    procs.wait_ready(comp)

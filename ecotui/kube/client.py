@@ -1,0 +1,305 @@
+"""One async HTTP client per cluster: TLS and credentials from the kubeconfig, errors mapped to one clear line.
+
+Requests go through one `httpx.AsyncClient` (default timeout 30 s; a watch's read timeout is its
+timeoutSeconds + 30 s) with `Accept: application/json`; responses are decoded with msgspec into the slim
+structs of `models.py`. A 401 makes the authenticator load credentials again (re-read the tokenFile, re-run
+the exec plugin) and the request is sent once more; a second 401 is an AuthError.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import ssl
+import tempfile
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Mapping, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+
+from .. import __version__
+from ..errors import ApiError, AuthError, ConnectError, EcotuiError, ForbiddenError, KubeconfigError
+from .auth import Authenticator, Credentials
+from .kubeconfig import ClusterInfo
+from .models import Status
+from ..textsafe import one_line
+
+T = TypeVar("T")
+Params = Mapping[str, str] | None
+
+
+class HttpStatusError(ApiError):
+    """An unexpected HTTP status; keeps the API's Status reason and the Retry-After header (seconds)."""
+
+    def __init__(self, message: str, hint: str = "", status: int = 0, reason: str = "",
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, hint, status)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class WatchEvent(msgspec.Struct, gc=False):
+    """One line of a watch stream; `object` is still raw JSON (decode it with the kind's struct)."""
+
+    type: str
+    object: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_decode_event = msgspec.json.Decoder(WatchEvent).decode
+_decode_status = msgspec.json.Decoder(Status).decode
+_TLS_HINT = "check certificate-authority(-data) and tls-server-name of this cluster in the kubeconfig"
+_NET_HINT = "is the API server up and reachable from here (VPN, tunnel, security groups)?"
+
+
+def ssl_context(cluster: ClusterInfo, cert_pem: bytes | None = None, key_pem: bytes | None = None,
+                user: str = "") -> ssl.SSLContext:
+    """A client TLS context like kubectl's: only the kubeconfig CA when one is given, else the system store."""
+    try:
+        ctx = ssl.create_default_context(cadata=cluster.ca_pem.decode("ascii", "replace") if cluster.ca_pem
+                                         else None)
+    except (ssl.SSLError, ValueError) as e:
+        raise KubeconfigError(f"cluster {cluster.name!r}: certificate-authority is not a valid PEM certificate "
+                              f"({one_line(str(e), 100)})", _TLS_HINT) from None
+    ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)  # Go does not apply Python 3.13's strict checks
+    if cluster.insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if cert_pem and key_pem:
+        with tempfile.TemporaryDirectory(prefix="ecotui-") as d:  # load_cert_chain only reads files
+            paths = []
+            for name, data in (("cert.pem", cert_pem), ("key.pem", key_pem)):
+                p = os.path.join(d, name)
+                fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                paths.append(p)
+            try:
+                ctx.load_cert_chain(paths[0], paths[1])
+            except (ssl.SSLError, ValueError) as e:
+                raise KubeconfigError(f"user {user!r}: client certificate or key cannot be used "
+                                      f"({one_line(str(e), 100)})",
+                                      "check client-certificate(-data) and client-key(-data)") from None
+    return ctx
+
+
+def _chain(e: BaseException | None):
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class KubeClient:
+    """Talks to one API server. All methods raise `ecotui.errors.EcotuiError` subclasses, never httpx errors."""
+
+    def __init__(self, cluster: ClusterInfo, auth: Authenticator, *, timeout: float = 30.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.cluster = cluster
+        self.auth = auth
+        self.server = cluster.server
+        self.timeout = timeout
+        self._transport = transport
+        self._host = urlsplit(cluster.server).hostname or ""
+        self._ext = {"sni_hostname": cluster.tls_server_name} if cluster.tls_server_name else {}
+        self._cert: tuple[bytes | None, bytes | None] = (auth.user.cert_pem, auth.user.key_pem)
+        self._http = self._make_http(*self._cert)  # builds the TLS context now: bad certs fail early
+        self._retired: list[httpx.AsyncClient] = []
+        self._decoders: dict[Any, msgspec.json.Decoder] = {}
+        self._closing: asyncio.Future[None] | None = None
+
+    def _make_http(self, cert: bytes | None, key: bytes | None) -> httpx.AsyncClient:
+        verify: Any = True
+        if self.server.startswith("https://") and self._transport is None:
+            verify = ssl_context(self.cluster, cert, key, self.auth.user.name)
+        kw: dict[str, Any] = {}
+        if self.cluster.proxy_url:
+            kw["proxy"] = self.cluster.proxy_url
+        return httpx.AsyncClient(
+            base_url=self.server, verify=verify, timeout=httpx.Timeout(self.timeout), transport=self._transport,
+            headers={"Accept": "application/json", "User-Agent": f"ecotui/{__version__}"},
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            trust_env=not _is_loopback(self._host), **kw)  # like Go: no env proxy for loopback servers
+
+    async def aclose(self) -> None:
+        for c in [*self._retired, self._http]:
+            await c.aclose()
+        self._retired.clear()
+
+    # ---- low level ----------------------------------------------------------------------------
+
+    def _http_for(self, creds: Credentials) -> httpx.AsyncClient:
+        if creds.cert_pem and (creds.cert_pem, creds.key_pem) != self._cert:  # exec plugin returned a new cert
+            http = self._make_http(creds.cert_pem, creds.key_pem)
+            self._retired.append(self._http)  # still serving open watches; they move over when they end
+            if len(self._retired) > 2:
+                old = self._retired.pop(0)
+                self._closing = asyncio.ensure_future(old.aclose())
+            self._cert, self._http = (creds.cert_pem, creds.key_pem), http
+        return self._http
+
+    async def _send(self, method: str, path: str, *, params: Params = None, content: bytes | None = None,
+                    content_type: str | None = None, stream: bool = False,
+                    timeout: httpx.Timeout | None = None) -> httpx.Response:
+        creds = await self.auth.credentials()
+        for attempt in (0, 1):
+            headers = {}
+            if creds.authorization:
+                headers["Authorization"] = creds.authorization
+            if content_type:
+                headers["Content-Type"] = content_type
+            http = self._http_for(creds)
+            req = http.build_request(method, path, params=params, content=content, headers=headers,
+                                     extensions=self._ext or None, timeout=timeout or httpx.USE_CLIENT_DEFAULT)
+            try:
+                resp = await http.send(req, stream=stream)
+                if resp.status_code >= 400 and stream:
+                    await resp.aread()
+            except httpx.HTTPError as e:
+                raise self.transport_error(e) from None
+            if resp.status_code == 401 and attempt == 0 and self.auth.refreshable:
+                await resp.aclose()
+                creds = await self.auth.reload(creds)
+                continue
+            if resp.status_code >= 400:
+                await resp.aclose()
+                raise self.status_error(resp, method, path)
+            return resp
+        raise AssertionError("unreachable")
+
+    def transport_error(self, e: BaseException) -> ConnectError:
+        """Map an httpx/OS error to a ConnectError naming the server (TLS problems get their own hint)."""
+        s = self.server
+        chain = list(_chain(e))
+        text = one_line(" / ".join(dict.fromkeys(str(x) for x in chain if str(x))), 200) or type(e).__name__
+        verify = next((x for x in chain if isinstance(x, ssl.SSLCertVerificationError)), None)
+        if verify is not None or "CERTIFICATE_VERIFY_FAILED" in text:
+            why = one_line(getattr(verify, "verify_message", "") or "certificate verify failed", 120)
+            return ConnectError(f"TLS verification of {s} failed: {why}", _TLS_HINT)
+        if any(isinstance(x, ssl.SSLError) for x in chain):
+            return ConnectError(f"TLS handshake with {s} failed: {text}", _TLS_HINT)
+        if isinstance(e, httpx.TimeoutException):
+            return ConnectError(f"{s} did not answer in time ({type(e).__name__})", _NET_HINT)
+        if any(isinstance(x, socket.gaierror) for x in chain):
+            return ConnectError(f"cannot resolve the host {self._host!r} of {s}", "check the server URL and DNS")
+        if any(isinstance(x, ConnectionRefusedError) for x in chain):
+            return ConnectError(f"connection to {s} refused", _NET_HINT)
+        if isinstance(e, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)):
+            return ConnectError(f"connection to {s} lost: {text}", _NET_HINT)
+        return ConnectError(f"cannot connect to {s}: {text}", _NET_HINT)
+
+    def status_error(self, resp: httpx.Response, method: str, path: str) -> EcotuiError:
+        code = resp.status_code
+        try:
+            st = _decode_status(resp.content)
+        except (msgspec.DecodeError, httpx.ResponseNotRead):
+            st = Status()
+        msg = one_line(st.message, 300) if st.message else f"{method} {path}"
+        if code == 401:
+            return AuthError(f"{self.server}: credentials of user {self.auth.user.name!r} ({self.auth.method}) "
+                             f"rejected (401): {msg}",
+                             "log in again (e.g. aws sso login) or fix the user in the kubeconfig")
+        if code == 403:
+            return ForbiddenError(f"{self.server}: forbidden: {msg}",
+                                  "ask for the RBAC permission, or use another context or namespace")
+        retry_after = None
+        try:
+            retry_after = float(resp.headers.get("Retry-After", ""))
+        except ValueError:
+            pass
+        return HttpStatusError(f"{self.server}: {method} {path} failed with HTTP {code}: {msg}",
+                               status=code, reason=st.reason, retry_after=retry_after)
+
+    def _decode(self, data: bytes, type_: Any, what: str) -> Any:
+        dec = self._decoders.get(type_)
+        if dec is None:
+            dec = self._decoders[type_] = msgspec.json.Decoder(type_)
+        try:
+            return dec.decode(data)
+        except msgspec.DecodeError as e:
+            raise ApiError(f"{self.server}: malformed JSON in the response to {what}: {one_line(str(e), 120)}",
+                           status=200) from None
+
+    # ---- public API ---------------------------------------------------------------------------
+
+    async def request(self, method: str, path: str, *, params: Params = None, json: Any = None,
+                      content: bytes | None = None, content_type: str | None = None,
+                      timeout: float | None = None) -> Any:
+        """Any request (PATCH, POST, DELETE...). `json` is encoded with msgspec (dicts or structs) and sent as
+        `content_type` (default application/json). Returns the decoded JSON body (dicts/lists) or None."""
+        if json is not None:
+            content = msgspec.json.encode(json)
+            content_type = content_type or "application/json"
+        resp = await self._send(method, path, params=params, content=content, content_type=content_type,
+                                timeout=httpx.Timeout(timeout) if timeout else None)
+        return self._decode(resp.content, Any, f"{method} {path}") if resp.content.strip() else None
+
+    async def get(self, path: str, type_: type[T] | Any = Any, *, params: Params = None) -> T:
+        """GET and decode into `type_` (a msgspec struct; default: plain dicts/lists)."""
+        resp = await self._send("GET", path, params=params)
+        return self._decode(resp.content, type_, f"GET {path}")
+
+    async def list(self, path: str, list_type: type[T], *, params: Params = None,
+                   limit: int | None = 500) -> tuple[list[Any], str]:
+        """Paginated LIST: follows `continue` until done. Returns (items, resourceVersion of the list)."""
+        items: list[Any] = []
+        cont = ""
+        while True:
+            q = dict(params or {})
+            if limit:
+                q["limit"] = str(limit)
+            if cont:  # the API refuses resourceVersion together with continue
+                q.pop("resourceVersion", None)
+                q.pop("resourceVersionMatch", None)
+                q["continue"] = cont
+            page: Any = await self.get(path, list_type, params=q)
+            items.extend(page.items)
+            cont = page.metadata.continue_
+            if not cont:
+                return items, page.metadata.resourceVersion
+
+    @asynccontextmanager
+    async def watch(self, path: str, *, params: Params = None,
+                    timeout_seconds: int = 300) -> AsyncIterator[AsyncIterator[WatchEvent]]:
+        """WATCH. Use as `async with client.watch(path, params=...) as events: async for ev in events: ...`.
+
+        Entering sends the request and raises mapped errors for an HTTP error status (410, 429, 403...), so
+        once inside, the watch is established. `events` yields each event of the newline-delimited JSON
+        stream (partial lines are buffered) until the server ends it; in-stream ERROR events are yielded
+        too (their object is a Status). Leaving the block releases the connection."""
+        q = {**(params or {}), "watch": "1", "timeoutSeconds": str(timeout_seconds)}
+        resp = await self._send("GET", path, params=q, stream=True,
+                                timeout=httpx.Timeout(self.timeout, read=timeout_seconds + 30))
+        try:
+            yield self._events(resp, path)
+        finally:
+            await resp.aclose()
+
+    async def _events(self, resp: httpx.Response, path: str) -> AsyncIterator[WatchEvent]:
+        buf = bytearray()
+        try:
+            async for chunk in resp.aiter_bytes():
+                buf += chunk
+                start = 0
+                while (nl := buf.find(b"\n", start)) >= 0:
+                    line = bytes(buf[start:nl])
+                    start = nl + 1
+                    if line.strip():
+                        yield self._decode(line, WatchEvent, f"WATCH {path}")
+                del buf[:start]
+        except httpx.HTTPError as e:
+            raise self.transport_error(e) from None
+        if bytes(buf).strip():
+            yield self._decode(bytes(buf), WatchEvent, f"WATCH {path}")

@@ -1,0 +1,148 @@
+"""ClusterSession: start/stop, the four informers, namespace switching, pod events, aggregate state."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+
+import pytest
+
+from conftest import FAST, wait_for, write_kubeconfig
+from ecotui.errors import AuthError, ConnectError, KubeconfigError
+from ecotui.kube.kubeconfig import load_kubeconfig
+from ecotui.kube.session import ClusterSession
+from ecotui.kube.store import ConnState
+from fake_apiserver import event, namespace, node, pod, status_body
+
+
+def seed(api) -> None:
+    api.seed("namespaces", [namespace("ecotrack"), namespace("observability")])
+    api.seed("nodes", [node("node-1"), node("node-2")])
+    api.seed("pods", [pod("ecotrack", "order-service-1"), pod("ecotrack", "payment-service-1"),
+                      pod("observability", "grafana-0")])
+    api.seed("events", [event("ecotrack", "ev-old", "order-service-1", "2026-01-01T10:00:00Z", "Pulled"),
+                        event("ecotrack", "ev-new", "order-service-1", "2026-01-01T10:05:00Z", "BackOff"),
+                        event("ecotrack", "ev-other", "payment-service-1", "2026-01-01T10:06:00Z"),
+                        event("observability", "ev-g", "grafana-0", "2026-01-01T10:07:00Z")])
+
+
+def session_for(tmp_path, url: str, namespace: str | None = None, **kw) -> ClusterSession:
+    kc = load_kubeconfig(write_kubeconfig(tmp_path / "config", url))
+    return ClusterSession(kc, None, namespace, timing=FAST, health_interval=0.05, **kw)
+
+
+def synced(s: ClusterSession) -> bool:
+    return all(s.snapshot(k).synced for k in ("nodes", "namespaces", "pods", "events"))
+
+
+async def test_start_syncs_all_kinds_and_stop_cancels_everything(tmp_path, api):
+    seed(api)
+    s = session_for(tmp_path, api.url, "ecotrack")
+    assert s.context == "fake" and s.server == api.url and s.connection.state is ConnState.CONNECTING
+    v0 = s.version
+    await s.start()
+    try:
+        await wait_for(lambda: synced(s), what="sync")
+        assert s.server_version == "v1.36.3-fake"
+        assert set(s.snapshot("nodes").items) == {"node-1", "node-2"}
+        assert set(s.snapshot("namespaces").items) == {"ecotrack", "observability"}
+        assert set(s.snapshot("pods").items) == {"ecotrack/order-service-1", "ecotrack/payment-service-1"}
+        assert set(s.snapshot("events").items) == {"ecotrack/ev-old", "ecotrack/ev-new", "ecotrack/ev-other"}
+        assert s.connection.state is ConnState.LIVE and s.version > v0
+        assert api.requests[0].resource == "version"
+        assert {r.namespace for r in api.lists("pods")} == {"ecotrack"}
+        assert {r.namespace for r in api.lists("nodes")} == {None}
+    finally:
+        await s.stop()
+    leftovers = [t for t in asyncio.all_tasks() if (t.get_name() or "").startswith("ecotui-")]
+    assert leftovers == []
+
+
+async def test_set_namespace_switches_pods_and_events(tmp_path, api):
+    seed(api)
+    s = session_for(tmp_path, api.url, "ecotrack")
+    await s.start()
+    try:
+        await wait_for(lambda: synced(s))
+        v = s.version
+        await s.set_namespace(None)
+        assert s.namespace is None and s.version > v
+        await wait_for(lambda: len(s.snapshot("pods").items) == 3, what="all namespaces")
+        assert "observability/grafana-0" in s.snapshot("pods").items
+        await wait_for(lambda: "observability/ev-g" in s.snapshot("events").items)
+        await s.set_namespace("observability")
+        await wait_for(lambda: set(s.snapshot("pods").items) == {"observability/grafana-0"})
+        assert len([t for t in asyncio.all_tasks() if t.get_name() == "ecotui-informer-pods"]) == 1
+    finally:
+        await s.stop()
+
+
+async def test_pod_events_newest_first_from_a_fresh_get(tmp_path, api):
+    seed(api)
+    s = session_for(tmp_path, api.url, "ecotrack")
+    try:
+        evs = await s.pod_events("ecotrack", "order-service-1")  # works without start(): not from the cache
+    finally:
+        await s.stop()
+    assert [e.metadata.name for e in evs] == ["ev-new", "ev-old"]
+    req = api.lists("events")[-1]
+    assert req.namespace == "ecotrack"
+    assert req.query["fieldSelector"] == ("involvedObject.kind=Pod,involvedObject.namespace=ecotrack,"
+                                          "involvedObject.name=order-service-1")
+
+
+async def test_start_raises_mapped_errors(tmp_path, api):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    s = session_for(tmp_path, f"http://127.0.0.1:{port}")
+    with pytest.raises(ConnectError, match="refused"):
+        await s.start()
+    assert s.informers == {}
+    await s.stop()
+    api.tokens = {"other"}
+    s = session_for(tmp_path, api.url)
+    with pytest.raises(AuthError, match=r"rejected \(401\)"):
+        await s.start()
+    await s.stop()
+
+
+def test_bad_context_raises_in_constructor(tmp_path):
+    kc = load_kubeconfig(write_kubeconfig(tmp_path / "config", "https://127.0.0.1:1"))
+    with pytest.raises(KubeconfigError, match="context 'prod' not found"):
+        ClusterSession(kc, "prod")
+
+
+async def test_worst_state_wins_and_health_bumps_version(tmp_path, api):
+    seed(api)
+    api.fail(lambda r: r.resource == "nodes" and not r.watch, 403,
+             status_body(403, 'nodes is forbidden: User "dev" cannot list resource "nodes"', "Forbidden"), times=99)
+    s = session_for(tmp_path, api.url, "ecotrack")
+    await s.start()
+    try:
+        await wait_for(lambda: s.connection.state is ConnState.ERROR, what="ERROR")
+        assert s.connection.message.startswith("nodes: ") and "forbidden" in s.connection.message
+        await wait_for(lambda: s.snapshot("pods").synced, what="pods despite nodes being forbidden")
+        assert not s.snapshot("nodes").synced
+        api.faults.clear()
+        await wait_for(lambda: s.connection.state is ConnState.LIVE, what="recovery")
+        await wait_for(lambda: synced(s))
+        v = s.version
+        await api.stop()
+        await wait_for(lambda: s.connection.state is ConnState.STALE, what="STALE")
+        await wait_for(lambda: s.version > v, what="version bump for STALE")
+    finally:
+        await s.stop()
+
+
+async def test_gc_freeze_after_first_big_sync(tmp_path, api):
+    seed(api)
+    gc.unfreeze()
+    s = session_for(tmp_path, api.url, None, freeze_gc_after=5)
+    await s.start()
+    try:
+        await wait_for(lambda: gc.get_freeze_count() > 0, what="gc.freeze")
+    finally:
+        await s.stop()
+        gc.unfreeze()
