@@ -43,6 +43,7 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("refresh", "Redraw now / reconnect", "global"),
     ActionSpec("back", "Back: close the dialog or view, or clear the filter", "global"),
     # table
+    ActionSpec("open", "Open the selected row: a node's pods, a pod's description", "table"),
     ActionSpec("describe", "Describe the selected object", "table"),
     ActionSpec("sort", "Sort by the next column", "table"),
     ActionSpec("sort_reverse", "Reverse the sort order", "table"),

@@ -28,12 +28,13 @@ def test_default_keymap_is_clean_and_complete():
     assert km.keys_for("help") == ("question_mark", "f1")
     assert km.keys_for("command") == ("colon",)
     assert km.keys_for("filter") == ("slash",)
-    assert km.keys_for("describe") == ("d", "enter")
+    assert km.keys_for("describe") == ("d",)
+    assert km.keys_for("open") == ("enter",)
     assert km.keys_for("theme") == ("T",)
     assert km.keys_for("focus_pods") == ("2",)
     assert km.keys_for("back") == ("escape",)
     assert km.keys_for("no_such_action") == ()
-    assert km.textual_keymap()["describe"] == "d,enter"
+    assert km.textual_keymap()["describe"] == "d"
 
 
 def test_defaults_avoid_keys_tmux_and_flow_control_steal():
@@ -57,7 +58,7 @@ def test_unknown_id_bad_key_and_clash_are_exactly_three_problems(tmp_path):
     assert bad.startswith(f"{path}: sort:") and "'ctrl+hyper+q'" in bad
     assert clash.startswith(f"{path}: describe:") and "switch_context" in clash
     assert km.keys_for("sort") == ("s",)             # broken entry keeps its default
-    assert km.keys_for("describe") == ("d", "enter")  # clashing override reverted
+    assert km.keys_for("describe") == ("d",)  # clashing override reverted
     assert km.keys_for("switch_context") == ("c",)
     assert km.keys_for("quit") == ("Q",)             # the good override applies
 
@@ -141,4 +142,5 @@ def test_help_rows_cover_every_action():
     km, _ = load_keymap()
     rows = help_rows(km)
     assert [r[1] for r in rows] == list(ACTIONS)
-    assert ("table", "describe", "d, enter", ACTIONS["describe"].description) in rows
+    assert ("table", "describe", "d", ACTIONS["describe"].description) in rows
+    assert ("table", "open", "enter", ACTIONS["open"].description) in rows

@@ -1,0 +1,6 @@
+"""`python -m ecotui` runs the command line."""
+import sys
+
+from ecotui.cli import main
+
+sys.exit(main())

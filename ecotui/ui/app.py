@@ -1,0 +1,358 @@
+"""EcotuiApp: owns the session, the keymap and the themes; hosts the cockpit and its dialogs.
+
+All cluster I/O happens inside the session (its own tasks) or in workers started here (session start,
+context switch, namespace switch, events for describe). Widgets only read immutable snapshots.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rich.style import Style
+from textual import work
+from textual.app import App
+
+from ecotui.errors import EcotuiError
+from ecotui.keymap import Keymap, load_keymap
+from ecotui.kube.describe import describe_node, describe_pod
+from ecotui.kube.session_api import SessionAPI
+from ecotui.textsafe import one_line
+from ecotui.themes import DEFAULT_THEME, ThemeSpec, load_themes_with_problems
+from ecotui.ui.bindings import hint_line, make_bindings, with_bindings
+from ecotui.ui.commands import HELP as COMMAND_HELP
+from ecotui.ui.commands import parse_command
+from ecotui.ui.crash import crash_message, write_crash_log
+from ecotui.ui.help_text import event_text, help_text
+from ecotui.ui.screens.cockpit import TABLE_ACTIONS, TABLE_IDS, CockpitScreen
+from ecotui.ui.screens.pickers import PickerScreen, PromptScreen
+from ecotui.ui.screens.text_view import DescribeScreen, HelpScreen
+from ecotui.ui.theming import DEFAULT_VARIABLES, semantic_styles, to_textual_theme
+from ecotui.ui.widgets.resource_table import ResourceTable
+
+SessionFactory = Callable[[str], SessionAPI]
+
+
+class EcotuiApp(App[int]):
+    CSS_PATH = "styles/app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    TITLE = "ecotui"
+
+    def __init__(
+        self,
+        session: SessionAPI,
+        *,
+        keymap: Keymap | None = None,
+        keymap_problems: Sequence[str] = (),
+        themes: Mapping[str, ThemeSpec] | None = None,
+        theme_problems: Sequence[str] = (),
+        theme: str | None = None,
+        readonly: bool = False,
+        contexts: Sequence[str] = (),
+        session_factory: SessionFactory | None = None,
+        start_session: bool = True,
+        clock: Callable[[], float] = time.time,
+        poll_interval: float = 0.25,
+        age_interval: float = 5.0,
+        switch_timeout: float = 10.0,
+    ) -> None:
+        super().__init__()
+        if keymap is None:
+            keymap, loaded_problems = load_keymap(None)
+            keymap_problems = [*keymap_problems, *loaded_problems]
+        if themes is None:
+            themes, loaded = load_themes_with_problems(None)
+            theme_problems = [*theme_problems, *loaded]
+        self.session: SessionAPI = session
+        self.keymap = keymap
+        self.keymap_problems = list(keymap_problems)
+        self.theme_problems = list(theme_problems)
+        self.theme_specs: dict[str, ThemeSpec] = dict(themes)
+        self.readonly = readonly
+        self.contexts = list(contexts)
+        self.session_factory = session_factory
+        self.start_session = start_session
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.age_interval = age_interval
+        self.switch_timeout = switch_timeout
+        self.start_error = ""
+        self.internal_error = ""
+        self._last_internal = ""
+        self.crash_log = ""
+        self.notices: list[str] = []
+        self.cell_styles: dict[str, Style] = {}
+        self.cockpit: CockpitScreen | None = None
+        for spec in self.theme_specs.values():
+            self.register_theme(to_textual_theme(spec))
+        wanted = theme or (DEFAULT_THEME if DEFAULT_THEME in self.theme_specs else next(iter(self.theme_specs), None))
+        if wanted is not None and wanted not in self.theme_specs:
+            self.theme_problems.append(f"unknown theme {wanted!r}; available: {', '.join(self.theme_specs)}")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.theme_specs else next(iter(self.theme_specs), None)
+        if wanted is not None:
+            self.theme = wanted
+            self.cell_styles = semantic_styles(self.theme_specs[wanted])
+        self._table_cls = with_bindings(ResourceTable, make_bindings(keymap, TABLE_IDS, actions=TABLE_ACTIONS))
+
+    # ---- set-up ---------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(DEFAULT_VARIABLES)
+
+    def screen_class(self, base: type[Any]) -> type[Any]:
+        """`base` with BINDINGS for its KEY_IDS taken from the keymap."""
+        return with_bindings(base, make_bindings(self.keymap, base.KEY_IDS, actions=base.KEY_ACTIONS))
+
+    def hints(self, ids: Sequence[str], labels: Mapping[str, str]) -> str:
+        return hint_line(self.keymap, ids, labels)
+
+    def get_default_screen(self) -> CockpitScreen:
+        self.cockpit = self.screen_class(CockpitScreen)(self._table_cls)
+        return self.cockpit
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        problems = self.keymap_problems + self.theme_problems
+        if problems:
+            more = f" (+{len(problems) - 3} more, see help)" if len(problems) > 3 else ""
+            self.say("\n".join(problems[:3]) + more, title="Start-up problems", severity="warning", timeout=12)
+        if self.start_session:
+            self._start(self.session)
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def _start(self, session: SessionAPI) -> None:
+        try:
+            await session.start()
+        except EcotuiError as exc:
+            self.start_error = exc.message
+        except Exception as exc:  # noqa: BLE001 - shown in the header, never a crash
+            self.start_error = f"{type(exc).__name__}: {exc}"
+        if self.cockpit is not None:
+            self.cockpit.refresh_data(force=True)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Toast, and keep a log of them in `notices` (the help screen and tests read it)."""
+        self.notices.append(f"{severity}: {title + ': ' if title else ''}{message}")
+        del self.notices[:-50]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def say(self, message: str, *, severity: Any = "information", title: str = "",
+            timeout: float | None = None) -> None:
+        """A toast whose text is literal (it may carry names or messages from the cluster)."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    # ---- themes ---------------------------------------------------------------------------
+
+    def _on_theme_changed(self, theme: Any) -> None:
+        spec = self.theme_specs.get(theme.name)
+        if spec is not None:
+            self.cell_styles = semantic_styles(spec)
+            if self.cockpit is not None:
+                self.cockpit.restyle()
+
+    def set_theme(self, name: str) -> bool:
+        if name not in self.theme_specs:
+            self.say(f"unknown theme {one_line(name, 40)!r}; available: {', '.join(self.theme_specs)}",
+                        severity="error")
+            return False
+        self.theme = name
+        self.cell_styles = semantic_styles(self.theme_specs[name])
+        if self.cockpit is not None:
+            self.cockpit.restyle()
+        return True
+
+    def action_theme(self) -> None:
+        names = list(self.theme_specs)
+        if not names:
+            return
+        i = names.index(self.theme) if self.theme in names else -1
+        name = names[(i + 1) % len(names)]
+        if self.set_theme(name):
+            self.say(f"theme: {name}", timeout=2)
+
+    # ---- dialogs --------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        text = help_text(self.keymap, self.keymap_problems + self.theme_problems, list(self.theme_specs),
+                         self.theme)
+        hints = self.hints(HelpScreen.HINT_IDS, {"back": "close", "scroll_down": "down", "scroll_up": "up",
+                                                 "quit": "quit"})
+        self.push_screen(self.screen_class(HelpScreen)("ecotui help — keys (from the loaded keymap)", text, hints))
+
+    def action_command(self) -> None:
+        self.push_screen(self.screen_class(PromptScreen)(":", COMMAND_HELP), self._run_command)
+
+    def _run_command(self, line: str | None) -> None:
+        if not line or not line.strip():
+            return
+        try:
+            cmd = parse_command(line)
+        except ValueError as exc:
+            self.say(str(exc), severity="error")
+            return
+        if cmd.verb == "quit":
+            self.exit(0)
+        elif cmd.verb == "help":
+            self.action_help()
+        elif cmd.verb == "theme":
+            if cmd.arg:
+                self.set_theme(cmd.arg)
+            else:
+                self.action_theme()
+        elif cmd.verb == "focus" and self.cockpit is not None:
+            self.cockpit.focus_pane(cmd.arg)
+        elif cmd.verb == "ns":
+            self.switch_namespace(None if cmd.arg in ("all", "-A", "*") else cmd.arg)
+        elif cmd.verb == "ctx":
+            self.switch_context(cmd.arg)
+
+    def action_switch_namespace(self) -> None:
+        snap = self.session.snapshot("namespaces")
+        names = ["all", *sorted(snap.items)]
+        current = self.session.namespace or "all"
+        self.push_screen(self.screen_class(PickerScreen)("Namespace", names, current),
+                         lambda n: n and self.switch_namespace(None if n == "all" else n))
+
+    def action_all_namespaces(self) -> None:
+        self.switch_namespace(None)
+
+    def action_switch_context(self) -> None:
+        if not self.contexts or self.session_factory is None:
+            self.say("no other contexts to switch to", severity="warning")
+            return
+        self.push_screen(self.screen_class(PickerScreen)("Context", self.contexts, self.session.context),
+                         lambda n: n and self.switch_context(n))
+
+    # ---- session changes (workers) --------------------------------------------------------
+
+    def switch_namespace(self, namespace: str | None) -> None:
+        if namespace is not None:
+            snap = self.session.snapshot("namespaces")
+            if snap.synced and snap.items and namespace not in snap.items:
+                self.say(f"namespace {one_line(namespace, 60)!r} not found", severity="error")
+                return
+        if namespace == self.session.namespace:
+            return
+        self._set_namespace(namespace)
+
+    @work(exclusive=True, group="namespace", exit_on_error=False)
+    async def _set_namespace(self, namespace: str | None) -> None:
+        try:
+            await self.session.set_namespace(namespace)
+        except EcotuiError as exc:
+            self.say(exc.message, severity="error")
+            return
+        if self.cockpit is not None:
+            self.cockpit.node_scope = None
+            self.cockpit.refresh_data(force=True)
+
+    def switch_context(self, name: str) -> None:
+        if self.session_factory is None:
+            self.say("context switching is not available", severity="warning")
+            return
+        if self.contexts and name not in self.contexts:
+            self.say(f"unknown context {one_line(name, 60)!r}; known: {', '.join(self.contexts)}",
+                        severity="error")
+            return
+        if name == self.session.context:
+            return
+        self.say(f"connecting to {name}…", timeout=3)
+        self._switch_context(name)
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def _switch_context(self, name: str) -> None:
+        assert self.session_factory is not None
+        try:
+            new = self.session_factory(name)
+        except EcotuiError as exc:
+            self.say(exc.message, severity="error")
+            return
+        try:
+            await asyncio.wait_for(new.start(), self.switch_timeout)
+        except (EcotuiError, asyncio.TimeoutError) as exc:
+            msg = exc.message if isinstance(exc, EcotuiError) else f"{name}: no answer within {self.switch_timeout:g} s"
+            self.say(msg, severity="error")
+            await new.stop()
+            return
+        old, self.session = self.session, new
+        self.start_error = ""
+        if self.cockpit is not None:
+            self.cockpit.reset_data()
+        self.say(f"context: {name}", timeout=3)
+        try:
+            await old.stop()
+        except Exception:  # noqa: BLE001 - the old session is gone either way
+            pass
+
+    # ---- describe -------------------------------------------------------------------------
+
+    def describe(self, pane: str, key: str) -> None:
+        now = self.clock()
+        items = self.session.snapshot(pane).items  # type: ignore[arg-type]
+        obj = items.get(key)
+        if obj is None:
+            return
+        if pane == "events":
+            ref = obj.involvedObject
+            ns = ref.namespace or obj.metadata.namespace
+            if ref.kind == "Pod" and f"{ns}/{ref.name}" in self.session.snapshot("pods").items:
+                return self.describe("pods", f"{ns}/{ref.name}")
+            if ref.kind == "Node" and ref.name in self.session.snapshot("nodes").items:
+                return self.describe("nodes", ref.name)
+            return self._show_describe(f"event {key}", event_text(obj, now))
+        if pane == "nodes":
+            pods = [p for p in self.session.snapshot("pods").items.values() if p.spec.nodeName == key]
+            return self._show_describe(f"node {key}", describe_node(obj, pods, now))
+        screen = self._show_describe(f"pod {key}", describe_pod(obj, [], now) + "\n(loading events…)\n")
+        self._load_pod_events(screen, obj)
+
+    def _show_describe(self, title: str, text: str) -> DescribeScreen:
+        hints = self.hints(DescribeScreen.HINT_IDS, {"back": "back", "scroll_down": "down", "scroll_up": "up",
+                                                     "quit": "quit"})
+        screen = self.screen_class(DescribeScreen)(title, text, hints)
+        self.push_screen(screen)
+        return screen
+
+    @work(group="describe", exit_on_error=False)
+    async def _load_pod_events(self, screen: DescribeScreen, pod: Any) -> None:
+        md = pod.metadata
+        try:
+            events = await self.session.pod_events(md.namespace, md.name)
+        except EcotuiError as exc:
+            screen.set_text(describe_pod(pod, [], self.clock()) + f"\nEvents could not be loaded: {exc.message}\n")
+            return
+        except Exception as exc:  # noqa: BLE001
+            screen.set_text(describe_pod(pod, [], self.clock()) + f"\nEvents could not be loaded: {exc}\n")
+            return
+        screen.set_text(describe_pod(pod, list(events), self.clock()))
+
+    # ---- crashes --------------------------------------------------------------------------
+
+    def report_internal_error(self, exc: Exception) -> None:
+        """A bug while turning snapshots into rows: keep the cockpit alive, say it in the header and
+        write the traceback once per distinct error."""
+        summary = one_line(f"{type(exc).__name__}: {exc}", 120)
+        if summary != self._last_internal:
+            self._last_internal = summary
+            path = write_crash_log(exc)
+            self.internal_error = f"internal error: {summary}" + (f" (details in {path})" if path else "")
+            self.say(self.internal_error, severity="error", timeout=10)
+
+    def clear_internal_error(self) -> None:
+        self.internal_error = ""
+        self._last_internal = ""
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual would print a full traceback (with locals) on exit; keep it in a file instead.
+        self.crash_log = write_crash_log(error)
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        if self.crash_log and self._exception is not None:
+            self._exit_renderables.clear()
+            self.error_console.print(crash_message(self._exception, self.crash_log), markup=False,
+                                     highlight=False)
+            return
+        super()._print_error_renderables()

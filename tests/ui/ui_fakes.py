@@ -1,0 +1,144 @@
+"""A scriptable in-memory SessionAPI and small builders for pods, nodes and events."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from types import MappingProxyType
+from typing import Any
+
+from ecotui.errors import EcotuiError
+from ecotui.kube.models import (Condition, Container, ContainerState, ContainerStatus, Event, Namespace,
+                                Node, NodeSpec, NodeStatus, NodeSystemInfo, ObjectMeta, ObjectReference,
+                                Pod, PodSpec, PodStatus, StateRunning, StateTerminated, StateWaiting)
+from ecotui.kube.store import Connection, ConnState, Snapshot
+
+T0 = 1_700_000_000.0          # the fake "now" used by tests
+CREATED = "2023-11-14T20:00:00Z"  # ~53 min before T0
+_counter = itertools.count(1)
+
+
+def pod(name: str, ns: str = "ecotrack", node: str = "node-a", *, labels: dict[str, str] | None = None,
+        ip: str = "10.0.0.1", waiting: str = "", restarts: int = 0, last_reason: str = "",
+        ready: bool = True, phase: str = "Running", rv: str | None = None) -> Pod:
+    state = ContainerState(waiting=StateWaiting(reason=waiting)) if waiting else \
+        ContainerState(running=StateRunning(startedAt=CREATED))
+    last = ContainerState(terminated=StateTerminated(reason=last_reason, exitCode=137,
+                                                     finishedAt="2023-11-14T21:00:00Z")) if last_reason \
+        else ContainerState()
+    cs = ContainerStatus(name="app", ready=ready and not waiting, restartCount=restarts, image="img:1",
+                         state=state, lastState=last)
+    return Pod(
+        metadata=ObjectMeta(name=name, namespace=ns, uid=f"uid-{ns}-{name}", labels=labels or {"app": name},
+                            creationTimestamp=CREATED, resourceVersion=rv or str(next(_counter))),
+        spec=PodSpec(nodeName=node, containers=[Container(name="app", image="img:1")]),
+        status=PodStatus(phase=phase, podIP=ip, containerStatuses=[cs],
+                         conditions=[Condition(type="Ready", status="True" if ready else "False")]),
+    )
+
+
+def node(name: str, *, ready: bool = True, cordoned: bool = False, group: str = "ng-1",
+         zone: str = "eu-west-1a", pressure: str = "") -> Node:
+    conds = [Condition(type="Ready", status="True" if ready else "False")]
+    if pressure:
+        conds.append(Condition(type=pressure, status="True"))
+    return Node(
+        metadata=ObjectMeta(name=name, creationTimestamp=CREATED, resourceVersion=str(next(_counter)),
+                            labels={"eks.amazonaws.com/nodegroup": group, "topology.kubernetes.io/zone": zone,
+                                    "node.kubernetes.io/instance-type": "m5.large"}),
+        spec=NodeSpec(unschedulable=cordoned),
+        status=NodeStatus(conditions=conds, nodeInfo=NodeSystemInfo(kubeletVersion="v1.31.2-eks")),
+    )
+
+
+def event(name: str, *, ns: str = "ecotrack", type_: str = "Normal", reason: str = "Pulled",
+          obj: str = "web-1", kind: str = "Pod", message: str = "ok", last: str = "2023-11-14T21:00:00Z") -> Event:
+    return Event(
+        metadata=ObjectMeta(name=name, namespace=ns, creationTimestamp=last),
+        involvedObject=ObjectReference(kind=kind, name=obj, namespace=ns),
+        reason=reason, message=message, type=type_, count=1, lastTimestamp=last,
+    )
+
+
+def keyed(objs: Iterable[Any], namespaced: bool) -> dict[str, Any]:
+    out = {}
+    for o in objs:
+        md = o.metadata
+        out[f"{md.namespace}/{md.name}" if namespaced else md.name] = o
+    return out
+
+
+class FakeSession:
+    """SessionAPI with snapshots and connection set by the test (`set_items`, `set_connection`)."""
+
+    def __init__(self, *, context: str = "test-ctx", namespace: str | None = None,
+                 start_error: EcotuiError | None = None) -> None:
+        self.context = context
+        self.server = "https://127.0.0.1:6443"
+        self.namespace = namespace
+        self._version = 1
+        self._snaps: dict[str, Snapshot[Any]] = {k: Snapshot(k, synced=True) for k in
+                                                  ("nodes", "pods", "events", "namespaces")}
+        self._conn = Connection(ConnState.LIVE, T0)
+        self.started = False
+        self.stopped = False
+        self.start_error = start_error
+        self.namespace_calls: list[str | None] = []
+        self.pod_events_calls: list[tuple[str, str]] = []
+        self.events_for_pods: dict[tuple[str, str], list[Event]] = {}
+
+    async def start(self) -> None:
+        if self.start_error is not None:
+            raise self.start_error
+        self.started = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    def snapshot(self, kind: str) -> Snapshot[Any]:
+        return self._snaps[kind]
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    async def set_namespace(self, namespace: str | None) -> None:
+        self.namespace_calls.append(namespace)
+        self.namespace = namespace
+        self._version += 1
+
+    async def pod_events(self, namespace: str, name: str) -> list[Event]:
+        self.pod_events_calls.append((namespace, name))
+        return self.events_for_pods.get((namespace, name), [])
+
+    # ---- scripting --------------------------------------------------------------------------
+
+    def set_items(self, kind: str, items: dict[str, Any], synced: bool = True) -> None:
+        old = self._snaps[kind]
+        self._snaps[kind] = Snapshot(kind, MappingProxyType(dict(items)), old.version + 1, synced)
+        self._version += 1
+
+    def set_pods(self, pods: Iterable[Pod]) -> None:
+        self.set_items("pods", keyed(pods, True))
+
+    def set_nodes(self, nodes: Iterable[Node]) -> None:
+        self.set_items("nodes", keyed(nodes, False))
+
+    def set_events(self, events: Iterable[Event]) -> None:
+        self.set_items("events", keyed(events, True))
+
+    def set_namespaces(self, names: Iterable[str]) -> None:
+        self.set_items("namespaces", {n: Namespace(metadata=ObjectMeta(name=n)) for n in names})
+
+    def set_connection(self, conn: Connection) -> None:
+        self._conn = conn
+        self._version += 1
+
+
+def screen_text(app: Any) -> str:
+    """The current screen as plain text lines (what a terminal would show, without colours)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(s.text.rstrip() for s in strips)
