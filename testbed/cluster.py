@@ -104,9 +104,17 @@ def _expected_pods() -> int:
 
 def up(do_seed: bool = True) -> float:
     t0 = time.monotonic()
-    if is_up():
-        log("already up; reusing it")
-        return 0.0
+    running = [n for n in component_names() if procs.pid_of(n) is not None]
+    if running:
+        # a testbed is (partly) running — maybe its API server is just restarting: never wipe it here
+        deadline = time.monotonic() + 30
+        while not is_up() and time.monotonic() < deadline:
+            time.sleep(1)
+        if is_up():
+            log("already up; reusing it")
+            return 0.0
+        raise RuntimeError(f"a testbed is partly running ({', '.join(running)}) but its API server is not ready; "
+                           "run `python -m testbed down` first")
     if build.missing():
         log(f"binaries missing in {versions.bin_dir()}: building (cold build takes several minutes)")
         build.build()
