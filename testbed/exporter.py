@@ -20,6 +20,7 @@ from typing import Callable
 from aiohttp import web
 
 from .incident import NAMESPACE, SERVICES, Incident, IncidentReader
+from .serve import serve_loopback
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CATCH_UP_TICKS = 600  # gaps longer than this are simulated as one aggregate step
@@ -217,17 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--state-dir", required=True, help="directory holding incident.json")
     ap.add_argument("--seed", type=int, default=None)
     a = ap.parse_args(argv)
-    if not a.host.startswith("127."):
-        print(f"testbed.exporter: refusing to bind {a.host}: loopback only", file=sys.stderr)
-        return 2
-    app = make_app(Simulator(a.state_dir, seed=a.seed))
-    try:
-        web.run_app(app, host=a.host, port=a.port, access_log=None,
-                    print=lambda *_: print(f"testbed.exporter listening on http://{a.host}:{a.port}", flush=True))
-    except OSError as exc:
-        print(f"testbed.exporter: cannot listen on {a.host}:{a.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    return 0
+    return serve_loopback("testbed.exporter", make_app(Simulator(a.state_dir, seed=a.seed)), a.host, a.port)
 
 
 if __name__ == "__main__":

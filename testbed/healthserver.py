@@ -15,6 +15,7 @@ import sys
 from aiohttp import web
 
 from .incident import IncidentReader
+from .serve import serve_loopback
 
 ACTUATOR_JSON = "application/vnd.spring-boot.actuator.v3+json"
 DOWN_INCIDENTS = ("crashloop", "error-spike")
@@ -104,16 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=38080)
     ap.add_argument("--state-dir", required=True, help="directory holding incident.json")
     a = ap.parse_args(argv)
-    if not a.host.startswith("127."):
-        print(f"testbed.healthserver: refusing to bind {a.host}: loopback only", file=sys.stderr)
-        return 2
-    try:
-        web.run_app(make_app(a.state_dir), host=a.host, port=a.port, access_log=None,
-                    print=lambda *_: print(f"testbed.healthserver listening on http://{a.host}:{a.port}", flush=True))
-    except OSError as exc:
-        print(f"testbed.healthserver: cannot listen on {a.host}:{a.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    return 0
+    return serve_loopback("testbed.healthserver", make_app(a.state_dir), a.host, a.port)
 
 
 if __name__ == "__main__":

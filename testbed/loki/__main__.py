@@ -5,8 +5,8 @@ import argparse
 import logging
 import sys
 
-from aiohttp import web
 
+from ..serve import serve_loopback
 from .server import make_app
 
 
@@ -18,9 +18,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-entries-limit", type=int, default=5000, help="largest accepted `limit`")
     ap.add_argument("--tail-max-duration", type=float, default=3600.0, help="seconds before a tail socket is closed")
     a = ap.parse_args(argv)
-    if not a.host.startswith("127."):
-        print(f"testbed.loki: refusing to bind {a.host}: the testbed binds 127.0.0.0/8 only", file=sys.stderr)
-        return 2
     if a.max_lines < 1 or a.max_entries_limit < 1 or a.tail_max_duration <= 0:
         print("testbed.loki: --max-lines, --max-entries-limit and --tail-max-duration must be positive",
               file=sys.stderr)
@@ -28,13 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s testbed.loki %(levelname)s %(message)s")
     app = make_app(max_lines=a.max_lines, max_entries_limit=a.max_entries_limit,
                    tail_max_duration=a.tail_max_duration)
-    try:
-        web.run_app(app, host=a.host, port=a.port, print=lambda *_: print(
-            f"testbed.loki listening on http://{a.host}:{a.port}", flush=True), access_log=None)
-    except OSError as exc:
-        print(f"testbed.loki: cannot listen on {a.host}:{a.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    return 0
+    return serve_loopback("testbed.loki", app, a.host, a.port)
 
 
 if __name__ == "__main__":
