@@ -275,3 +275,21 @@ def test_incident_latency_spike_moves_p95(testbed):
     finally:
         incidents.clear()
     assert slow > 1.0 and p95("user-service") < 1.0
+
+
+def test_every_testbed_socket_is_loopback(testbed):
+    """Part 9: every process of the testbed listens on and talks to 127.0.0.1 only."""
+    from testbed import cluster, procs
+    pids = {procs.pid_of(n) for n in cluster.component_names()} - {None}
+    assert len(pids) == len(cluster.component_names())
+    out = subprocess.run(["ss", "-tanpH"], capture_output=True, text=True, check=True).stdout
+    seen = 0
+    for line in out.splitlines():
+        m = re.search(r"pid=(\d+)", line)
+        if not m or int(m.group(1)) not in pids:
+            continue
+        seen += 1
+        local, peer = line.split()[3:5]
+        assert local.startswith("127.0.0.1:"), line
+        assert peer.startswith("127.0.0.1:") or peer.startswith("*:") or peer == "0.0.0.0:*", line
+    assert seen >= len(pids)
