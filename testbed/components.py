@@ -60,7 +60,8 @@ def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path
     kwokcfg.write(st / "kwok.yaml", st, pki)
     (st / "audit-policy.yaml").write_text(yaml.safe_dump({
         "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
-        "rules": [{"level": "Metadata", "users": [pki_mod.ONCALL_USER]}, {"level": "None"}]}))
+        "rules": [{"level": "Metadata", "users": [pki_mod.ONCALL_USER, pki_mod.ONCALL_TOKEN_USER]},
+                  {"level": "None"}]}))
     prom_cfg.write_text(yaml.safe_dump({
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
         "scrape_configs": [
@@ -92,7 +93,7 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
             "--endpoint-reconciler-type=none", "--service-cluster-ip-range=10.96.0.0/16",
             "--allow-privileged=true", "--authorization-mode=Node,RBAC",
             f"--tls-cert-file={pki}/server.crt", f"--tls-private-key-file={pki}/server.key",
-            f"--client-ca-file={pki}/ca.crt",
+            f"--client-ca-file={pki}/ca.crt", f"--token-auth-file={pki}/tokens.csv",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki}/sa.pub", f"--service-account-signing-key-file={pki}/sa.key",
             f"--requestheader-client-ca-file={pki}/fp-ca.crt", "--requestheader-allowed-names=front-proxy-client",

@@ -1,6 +1,7 @@
 """Certificates and the admin kubeconfig for the testbed, made with the openssl CLI."""
 from __future__ import annotations
 
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,12 @@ import yaml
 from . import ports
 
 ONCALL_USER = "oncall-engineer"
+ONCALL_TOKEN_USER = "oncall-token"
+
+
+def static_token(pki: Path) -> str:
+    """The bearer token the API server accepts for ONCALL_TOKEN_USER."""
+    return (pki / "tokens.csv").read_text().split(",", 1)[0]
 
 
 def _ssl(*args: str, cwd: Path) -> None:
@@ -41,6 +48,8 @@ def ensure_pki(d: Path) -> None:
     _ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=front-proxy-client", "-keyout", "fp.key", "-out", "fp.csr", cwd=d)
     _ssl("x509", "-req", "-in", "fp.csr", "-CA", "fp-ca.crt", "-CAkey", "fp-ca.key", "-CAcreateserial", "-days", days,
          "-extfile", "cli.ext", "-out", "fp.crt", cwd=d)
+    # a static bearer token (user oncall-token, group system:masters) for exec-plugin/token tests
+    (d / "tokens.csv").write_text(f'{secrets.token_hex(24)},{ONCALL_TOKEN_USER},oncall-token-uid,"system:masters"\n')
     _ssl("genrsa", "-out", "sa.key", "2048", cwd=d)
     _ssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
     (d / "done").write_text("ok\n")
