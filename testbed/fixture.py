@@ -38,6 +38,17 @@ class Testbed:
         return p
 
 
+    def create_namespace(self, name: str, timeout: float = 30) -> None:
+        """Create a namespace and wait for its default ServiceAccount (pods are refused until it exists)."""
+        import time
+        self.kubectl("create", "namespace", name)
+        deadline = time.monotonic() + timeout
+        while self.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no default ServiceAccount in {name} after {timeout}s")
+            time.sleep(0.2)
+
+
 def required() -> bool:
     return os.environ.get("ECOTUI_REQUIRE_TESTBED") == "1"
 

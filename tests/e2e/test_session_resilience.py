@@ -83,7 +83,7 @@ async def test_forced_410_relists_without_ghosts_or_duplicates(testbed, tmp_path
     starts after our resourceVersion, so our watch gets 410 Expired), heal: the relist must drop pods deleted
     in the gap, add the new ones, and duplicate nothing."""
     ns = f"e2e-410-{uuid.uuid4().hex[:6]}"
-    testbed.kubectl("create", "namespace", ns)
+    testbed.create_namespace(ns)
     for i in range(4):
         testbed.kubectl("run", f"doomed-{i}", "--image=busybox:1.36", "-n", ns, "--restart=Never")
     proxy = CuttableProxy(ports.APISERVER)

@@ -53,7 +53,7 @@ def test_scenario_has_two_revisions_and_pdbs(testbed):
 
 def test_rollout_completes(testbed):
     ns = f"e2e-{uuid.uuid4().hex[:6]}"
-    testbed.kubectl("create", "namespace", ns)
+    testbed.create_namespace(ns)
     try:
         testbed.kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3", "-n", ns)
         testbed.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=60s", timeout=90)
