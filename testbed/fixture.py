@@ -49,6 +49,32 @@ class Testbed:
             time.sleep(0.2)
 
 
+    def wait_settled(self, timeout: float = 180) -> None:
+        """Wait until the controllers have caught up (e.g. after an API server restart): every Deployment in
+        ecotrack is fully available at its generation, and a new namespace gets its ServiceAccount."""
+        import json
+        import time
+        import uuid
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            deps = json.loads(self.kubectl("get", "deployments", "-n", "ecotrack", "-o", "json").stdout)["items"]
+            lagging = [d["metadata"]["name"] for d in deps
+                       if d["status"].get("observedGeneration") != d["metadata"]["generation"]
+                       or d["status"].get("availableReplicas", 0) != d["spec"]["replicas"]
+                       or d["status"].get("updatedReplicas", 0) != d["spec"]["replicas"]]
+            if not lagging:
+                ns = f"settle-{uuid.uuid4().hex[:6]}"
+                try:
+                    self.create_namespace(ns, timeout=max(1.0, deadline - time.monotonic()))
+                    return
+                finally:
+                    self.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+            last = f"deployments not available: {lagging}"
+            time.sleep(1)
+        raise AssertionError(f"testbed did not settle in {timeout}s: {last}")
+
+
 def required() -> bool:
     return os.environ.get("ECOTUI_REQUIRE_TESTBED") == "1"
 

@@ -80,6 +80,46 @@ startTime: {{ or .status.startTime $now | Quote }}
 }
 
 
+# What a kubelet does after its node was NotReady for a while: the node lifecycle controller marked
+# the pods Ready=False; once the node is back, report them ready again. Upstream's pod-ready stage
+# only handles Pending pods, so without this, pods stay unready forever after any control-plane blip.
+POD_READY_AGAIN_STAGE = {
+    "apiVersion": "kwok.x-k8s.io/v1alpha1",
+    "kind": "Stage",
+    "metadata": {"name": "ecotui-pod-ready-again"},
+    "spec": {
+        "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+        "selector": {"matchExpressions": [
+            {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+            {"key": f'.metadata.labels["{CRASHLOOP_LABEL}"]', "operator": "DoesNotExist"},
+            {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+            {"key": '.status.conditions.[] | select( .type == "Ready" ) | .status', "operator": "NotIn",
+             "values": ["True"]},
+        ]},
+        "delay": {"durationMilliseconds": 1000, "jitterDurationMilliseconds": 1000},
+        "next": {"statusTemplate": """\
+{{ $now := Now }}
+conditions:
+- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: Initialized}
+- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: Ready}
+- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: ContainersReady}
+- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: PodScheduled}
+containerStatuses:
+{{ range .status.containerStatuses }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: true
+  started: true
+  restartCount: {{ or .restartCount 0 }}
+  state:
+    running:
+      startedAt: {{ or (and .state.running .state.running.startedAt) $now | Quote }}
+{{ end }}
+"""},
+    },
+}
+
+
 def kwok_module_dir() -> Path:
     gomodcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
     d = Path(gomodcache) / f"sigs.k8s.io/kwok@{versions.KWOK}"
@@ -130,6 +170,7 @@ def kwok_config(state: Path, pki: Path) -> list[dict]:
     docs: list[dict] = [{"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokConfiguration", "options": options}]
     docs += _upstream_docs()
     docs.append(CRASHLOOP_STAGE)
+    docs.append(POD_READY_AGAIN_STAGE)
     docs.append({
         "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": "ecotrack-services"},
         "spec": {"logs": [{"containers": [svc], "logsFile": str(logs / f"{svc}.log"), "follow": True} for svc in SERVICES]

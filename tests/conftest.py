@@ -7,6 +7,12 @@ from testbed import cluster, fixture
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: runs against the local testbed (python -m testbed up)")
+    config.addinivalue_line("markers", "disruptive: stops/restarts testbed components; runs after everything else")
+
+
+def pytest_collection_modifyitems(config, items):
+    # tests that restart the API server leave the controllers catching up for a while: run them last
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
 
 
 @pytest.fixture(scope="session")

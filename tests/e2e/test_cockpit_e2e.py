@@ -75,6 +75,7 @@ async def test_cockpit_tables_equal_kubectl(testbed, size):
                                                         for p in on_node}
 
 
+@pytest.mark.disruptive
 async def test_cockpit_survives_api_server_restart(testbed):
     app = make_app(testbed)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -87,3 +88,4 @@ async def test_cockpit_survives_api_server_restart(testbed):
         await wait(pilot, lambda: "live" in header(app), 10, "live again within 10 s of the API returning")
         assert time.monotonic() - back <= 10
         await tables_equal_kubectl(app, pilot, testbed)
+    await asyncio.to_thread(testbed.wait_settled)

@@ -61,6 +61,7 @@ async def test_session_matches_kubectl(testbed):
         await s.stop()
 
 
+@pytest.mark.disruptive
 async def test_api_server_restart_reconnects_within_10s(testbed):
     s = ClusterSession(load_kubeconfig(str(testbed.kubeconfig)))
     await s.start()
@@ -76,8 +77,10 @@ async def test_api_server_restart_reconnects_within_10s(testbed):
         await settle_equal(s, testbed)
     finally:
         await s.stop()
+        await asyncio.to_thread(testbed.wait_settled)
 
 
+@pytest.mark.disruptive
 async def test_forced_410_relists_without_ghosts_or_duplicates(testbed, tmp_path):
     """Partition the session from the API server, change pods, restart the API server (its new watch cache
     starts after our resourceVersion, so our watch gets 410 Expired), heal: the relist must drop pods deleted
@@ -118,3 +121,4 @@ async def test_forced_410_relists_without_ghosts_or_duplicates(testbed, tmp_path
         await s.stop()
         await proxy.stop()
         testbed.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+        await asyncio.to_thread(testbed.wait_settled)
