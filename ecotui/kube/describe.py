@@ -1,7 +1,9 @@
 """Plain-text descriptions of a pod or a node, laid out like ``kubectl describe``.
 
-Pure functions over the slim structs; every value taken from the cluster passes through
-``textsafe`` so the result is safe to print as-is (it is plain text, not markup).
+Pure functions over the detail structs (`PodDetail`, `NodeDetail`: the UI GETs the object fresh when the
+user asks); a cached struct is accepted too and widened with `models.as_detail` (fields the cache does not
+keep then show as empty). Every value taken from the cluster passes through ``textsafe`` so the result is
+safe to print as-is (it is plain text, not markup).
 """
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 
-from ecotui.kube.models import Condition, Container, ContainerState, ContainerStatus, Event, Node, Pod
+from ecotui.kube.models import (ConditionDetail, ContainerDetail, ContainerStateDetail, ContainerStatusDetail, Event,
+                                Node, NodeDetail, Pod, PodDetail, Toleration, as_detail)
 from ecotui.kube.render import (event_count, event_time, human_age, node_status, parse_time,
                                 pod_status)
 from ecotui.textsafe import inert, one_line
@@ -52,7 +55,7 @@ def _table(rows: Sequence[Sequence[str]], indent: int = 2) -> list[str]:
     return [(pad + "  ".join(c.ljust(w) for c, w in zip(r, widths))).rstrip() for r in rows]
 
 
-def _conditions(conds: Iterable[Condition]) -> list[str]:
+def _conditions(conds: Iterable[ConditionDetail]) -> list[str]:
     rows = [["Type", "Status"]] + [[inert(c.type), inert(c.status)] for c in conds]
     return _table(rows) if len(rows) > 1 else ["  <none>"]
 
@@ -75,7 +78,9 @@ def parse_quantity(q: str) -> float | None:
 
 def pod_requests(pod: Pod) -> tuple[dict[str, float], dict[str, float]]:
     """(requests, limits) of a pod: max(sum of containers, largest init container), per resource."""
-    def total(containers: Iterable[Container], attr: str) -> dict[str, float]:
+    pod = as_detail(pod)  # type: ignore[assignment]
+
+    def total(containers: Iterable[ContainerDetail], attr: str) -> dict[str, float]:
         acc: dict[str, float] = {}
         for c in containers:
             for k, v in getattr(c.resources, attr).items():
@@ -114,7 +119,7 @@ def _fmt_res(name: str, v: float) -> str:
 
 # ---- pods -------------------------------------------------------------------------------------
 
-def _state_lines(out: list[str], label: str, state: ContainerState) -> None:
+def _state_lines(out: list[str], label: str, state: ContainerStateDetail) -> None:
     if state.running is not None:
         _field(out, label, "Running", 4)
         _field(out, "Started", fmt_time(state.running.startedAt), 6, _W - 2)
@@ -140,7 +145,8 @@ def _state_lines(out: list[str], label: str, state: ContainerState) -> None:
         _field(out, label, "<none>" if label == "Last State" else "Waiting", 4)
 
 
-def _containers(out: list[str], title: str, specs: list[Container], statuses: list[ContainerStatus]) -> None:
+def _containers(out: list[str], title: str, specs: Sequence[ContainerDetail],
+                statuses: Sequence[ContainerStatusDetail]) -> None:
     if not specs:
         return
     by_name = {s.name: s for s in statuses}
@@ -192,8 +198,23 @@ def _about_pod(e: Event, pod: Pod) -> bool:
         (o.namespace or e.metadata.namespace) == pod.metadata.namespace)
 
 
+def _tolerations(tols: Iterable[Toleration]) -> str:
+    """kubectl's form: ``key=value:Effect op=Exists for 300s``, one per line."""
+    out = []
+    for t in tols:
+        text = t.key + (f"={t.value}" if t.value else "") + (f":{t.effect}" if t.effect else "")
+        if t.operator == "Exists":
+            text += " op=Exists"
+        if t.tolerationSeconds is not None:
+            text += f" for {t.tolerationSeconds}s"
+        out.append(inert(text.strip()))
+    return "\n".join(out) or "<none>"
+
+
 def describe_pod(pod: Pod, events: list[Event], now: float) -> str:
     """``kubectl describe pod``-like text. ``events`` may include others; only this pod's are shown."""
+    pod = as_detail(pod)  # type: ignore[assignment]
+    assert isinstance(pod, PodDetail)
     md, spec, st = pod.metadata, pod.spec, pod.status
     out: list[str] = []
     _field(out, "Name", inert(md.name))
@@ -231,6 +252,8 @@ def describe_pod(pod: Pod, events: list[Event], now: float) -> str:
     out.extend(_conditions(st.conditions))
     if st.qosClass:
         _field(out, "QoS Class", inert(st.qosClass))
+    _field(out, "Node-Selectors", _mapping(spec.nodeSelector))
+    _field(out, "Tolerations", _tolerations(spec.tolerations))
     out.extend(_event_rows((e for e in events if _about_pod(e, pod)), now))
     return "\n".join(out) + "\n"
 
@@ -246,8 +269,11 @@ def node_roles(node: Node) -> list[str]:
     return sorted(roles)
 
 
-def describe_node(node: Node, pods: list[Pod], now: float) -> str:
-    """``kubectl describe node``-like text; ``pods`` may include others (filtered by nodeName)."""
+def describe_node(node: Node, pods: list[Pod], now: float, events: Sequence[Event] | None = None) -> str:
+    """``kubectl describe node``-like text; ``pods`` may include others (filtered by nodeName).
+    ``events`` (about this node) are listed at the end when given."""
+    node = as_detail(node)  # type: ignore[assignment]
+    assert isinstance(node, NodeDetail)
     md, spec, st = node.metadata, node.spec, node.status
     out: list[str] = []
     _field(out, "Name", inert(md.name))
@@ -284,6 +310,8 @@ def describe_node(node: Node, pods: list[Pod], now: float) -> str:
     if spec.podCIDR:
         _field(out, "PodCIDR", inert(spec.podCIDR))
     out.extend(_node_pods(node, pods, now))
+    if events is not None:
+        out.extend(_event_rows(events, now))
     return "\n".join(out) + "\n"
 
 

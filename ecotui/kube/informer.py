@@ -1,7 +1,9 @@
 """One cache per kind kept in sync with LIST + WATCH: a port of client-go's Reflector (research/clients.md §2).
 
 - LIST in pages of 500 (`initial_rv` "" for pods/events, a consistent paged read; "0" for small kinds,
-  served by the API server's watch cache).
+  served by the API server's watch cache). The first LIST of an empty cache publishes each page as it
+  arrives (snapshots with `synced=False`), so the UI fills while the rest is still on its way; every later
+  LIST is applied at once when complete.
 - WATCH from the list's resourceVersion with allowWatchBookmarks and a random timeoutSeconds in 300–600 s.
   ADDED/MODIFIED upsert, DELETED removes, BOOKMARK only advances the resourceVersion. A clean end of the
   stream re-watches from the last resourceVersion; a watch that ends in under 1 s with no events backs off.
@@ -13,8 +15,8 @@
   0.5 s doubling to 4 s, so we are back within a few seconds of the API server. 401/403 and other
   permanent errors: state ERROR with the message, retried every 30 s.
 
-Connection states: CONNECTING until the first sync, LIVE after it (and again whenever a list or watch
-succeeds), RECONNECTING(since = when it broke) on failures, STALE(since) once that has lasted
+Connection states: CONNECTING until the first page of the first LIST, LIVE after it (and again whenever a
+list or watch succeeds), RECONNECTING(since = when it broke) on failures, STALE(since) once that has lasted
 `stale_after` seconds with data in the cache, ERROR(message) for auth/RBAC/other permanent errors.
 
 `snapshot()` copies the cache only if it changed since the last call, never per event.
@@ -252,13 +254,16 @@ class Informer(Generic[T]):
             limit = None  # served whole from the watch cache
         elif mode == "initial" and self._initial_rv:
             params["resourceVersion"] = self._initial_rv
-        items, rv = await self.client.list(self.path, self._list_type, params=params, limit=limit)
+        old = self._items
+        if mode == "initial" and not old and not self._synced and self._newest is None and limit:
+            new, rv = await self._list_progressively(params, limit)
+        else:
+            items, rv = await self.client.list(self.path, self._list_type, params=params, limit=limit)
+            new = {self._key(o.metadata): o for o in items}  # type: ignore[attr-defined]
+            del items
         self.stats["lists"] += 1
-        new = {self._key(o.metadata): o for o in items}  # type: ignore[attr-defined]
-        del items
         if self._newest is not None:
             self._newest.reset(new)
-        old = self._items
         added = sum(1 for k in new if k not in old)
         deleted = sum(1 for k in old if k not in new)
         modified = sum(1 for k, o in new.items() if k in old
@@ -270,6 +275,27 @@ class Informer(Generic[T]):
             self._synced = True
             self._data_version = next(_versions)
         self._set_state(ConnState.LIVE)  # backoffs are reset only by a healthy watch
+
+    async def _list_progressively(self, params: dict[str, str], limit: int) -> tuple[dict[str, T], str]:
+        """The paged LIST of an empty cache, each page published as it arrives (the cache is the partial
+        result; if a page fails, the next LIST replaces it whole)."""
+        new: dict[str, T] = {}
+        self._items = new
+        cont = ""
+        while True:
+            q = {**params, "limit": str(limit)}
+            if cont:  # the API refuses resourceVersion together with continue
+                q.pop("resourceVersion", None)
+                q.pop("resourceVersionMatch", None)
+                q["continue"] = cont
+            page = await self.client.get(self.path, self._list_type, params=q)
+            for o in page.items:
+                new[self._key(o.metadata)] = o
+            self._data_version = next(_versions)
+            self._set_state(ConnState.LIVE)  # the server answers and lets us list
+            cont = page.metadata.continue_
+            if not cont:
+                return new, page.metadata.resourceVersion
 
     # ---- watch --------------------------------------------------------------------------------
 

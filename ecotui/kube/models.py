@@ -1,8 +1,17 @@
-"""Slim msgspec structs for the Kubernetes objects ecotui shows.
+"""msgspec structs for the Kubernetes objects ecotui shows, in two sizes.
 
-Only the fields the UI renders or the actions need are declared; everything else in the JSON is
-skipped by the decoder, which is what makes a 10k-pod list decode in ~0.2 s. Structs are frozen
-(immutable snapshots) and untracked by the cyclic GC (decoded JSON cannot form cycles).
+* The **cached** structs (`Pod`, `Node`, `Event`, `Namespace` and their lists) are what the informers
+  keep for every object of the cluster. They declare only what the tables, the `/` filter (labels) and the
+  node pod counts read; the decoder skips everything else (annotations, images, env, ports, resources,
+  volumes, timestamps of conditions...). On a 13.6k-pod cluster that is ~2.3 KB per pod instead of ~5.7 KB,
+  and a 10k-pod list decodes in ~0.2 s.
+* The **detail** structs (`PodDetail`, `NodeDetail`) subclass them with what `describe` shows. They are
+  decoded from a fresh GET when the user asks for a description (`ClusterSession.get_pod` ...), so a
+  description is never stale and the cache never pays for it.
+
+All structs are frozen (immutable snapshots) and untracked by the cyclic GC (decoded JSON cannot form
+cycles). Arrays are tuples: an empty one is a shared singleton (a `[]` default would be a new list per
+object) and a tuple of untracked structs is itself untracked by the GC after its first collection.
 """
 from __future__ import annotations
 
@@ -21,13 +30,16 @@ class OwnerReference(msgspec.Struct, **_S):
 class ObjectMeta(msgspec.Struct, **_S):
     name: str = ""
     namespace: str = ""
-    uid: str = ""
     resourceVersion: str = ""
     creationTimestamp: str | None = None
     deletionTimestamp: str | None = None
     labels: dict[str, str] = {}
+
+
+class ObjectMetaDetail(ObjectMeta, **_S):
+    uid: str = ""
     annotations: dict[str, str] = {}
-    ownerReferences: list[OwnerReference] = []
+    ownerReferences: tuple[OwnerReference, ...] = ()
 
 
 class ListMeta(msgspec.Struct, **_S):
@@ -35,51 +47,43 @@ class ListMeta(msgspec.Struct, **_S):
     continue_: str = msgspec.field(default="", name="continue")
 
 
-# ---- pods -------------------------------------------------------------------------------------
-
-class ContainerPort(msgspec.Struct, **_S):
-    containerPort: int = 0
-    name: str = ""
-    protocol: str = "TCP"
+class Condition(msgspec.Struct, **_S):
+    type: str = ""
+    status: str = ""
+    reason: str = ""
 
 
-class ResourceRequirements(msgspec.Struct, **_S):
-    requests: dict[str, str] = {}
-    limits: dict[str, str] = {}
+class ConditionDetail(Condition, **_S):
+    message: str = ""
+    lastTransitionTime: str | None = None
+    lastHeartbeatTime: str | None = None
 
+
+# ---- pods: what the table needs ---------------------------------------------------------------
 
 class Container(msgspec.Struct, **_S):
     name: str = ""
-    image: str = ""
     restartPolicy: str = ""  # "Always" on an init container = sidecar
-    ports: list[ContainerPort] = []
-    resources: ResourceRequirements = ResourceRequirements()
 
 
 class PodSpec(msgspec.Struct, **_S):
     nodeName: str = ""
-    containers: list[Container] = []
-    initContainers: list[Container] = []
-    restartPolicy: str = ""
-    priorityClassName: str = ""
-    serviceAccountName: str = ""
+    containers: tuple[Container, ...] = ()
+    initContainers: tuple[Container, ...] = ()
 
 
 class StateWaiting(msgspec.Struct, **_S):
     reason: str = ""
-    message: str = ""
 
 
 class StateRunning(msgspec.Struct, **_S):
-    startedAt: str | None = None
+    pass  # only its presence matters to the table
 
 
 class StateTerminated(msgspec.Struct, **_S):
     reason: str = ""
-    message: str = ""
     exitCode: int = 0
     signal: int = 0
-    startedAt: str | None = None
     finishedAt: str | None = None
 
 
@@ -94,31 +98,17 @@ class ContainerStatus(msgspec.Struct, **_S):
     ready: bool = False
     started: bool | None = None
     restartCount: int = 0
-    image: str = ""
     state: ContainerState = ContainerState()
     lastState: ContainerState = ContainerState()
-
-
-class Condition(msgspec.Struct, **_S):
-    type: str = ""
-    status: str = ""
-    reason: str = ""
-    message: str = ""
-    lastTransitionTime: str | None = None
-    lastHeartbeatTime: str | None = None
 
 
 class PodStatus(msgspec.Struct, **_S):
     phase: str = ""
     reason: str = ""
-    message: str = ""
     podIP: str = ""
-    hostIP: str = ""
-    startTime: str | None = None
-    qosClass: str = ""
-    conditions: list[Condition] = []
-    containerStatuses: list[ContainerStatus] = []
-    initContainerStatuses: list[ContainerStatus] = []
+    conditions: tuple[Condition, ...] = ()
+    containerStatuses: tuple[ContainerStatus, ...] = ()
+    initContainerStatuses: tuple[ContainerStatus, ...] = ()
 
 
 class Pod(msgspec.Struct, **_S):
@@ -132,39 +122,101 @@ class PodList(msgspec.Struct, **_S):
     items: list[Pod] = []
 
 
-# ---- nodes ------------------------------------------------------------------------------------
+# ---- pods: what describe adds -----------------------------------------------------------------
 
-class Taint(msgspec.Struct, **_S):
+class ContainerPort(msgspec.Struct, **_S):
+    containerPort: int = 0
+    name: str = ""
+    protocol: str = "TCP"
+
+
+class ResourceRequirements(msgspec.Struct, **_S):
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
+
+
+class ContainerDetail(Container, **_S):
+    image: str = ""
+    ports: tuple[ContainerPort, ...] = ()
+    resources: ResourceRequirements = ResourceRequirements()
+
+
+class Toleration(msgspec.Struct, **_S):
     key: str = ""
+    operator: str = ""
     value: str = ""
     effect: str = ""
+    tolerationSeconds: int | None = None
 
+
+class PodSpecDetail(PodSpec, **_S):
+    containers: tuple[ContainerDetail, ...] = ()
+    initContainers: tuple[ContainerDetail, ...] = ()
+    restartPolicy: str = ""
+    priorityClassName: str = ""
+    serviceAccountName: str = ""
+    nodeSelector: dict[str, str] = {}
+    tolerations: tuple[Toleration, ...] = ()
+
+
+class StateWaitingDetail(StateWaiting, **_S):
+    message: str = ""
+
+
+class StateRunningDetail(StateRunning, **_S):
+    startedAt: str | None = None
+
+
+class StateTerminatedDetail(StateTerminated, **_S):
+    message: str = ""
+    startedAt: str | None = None
+
+
+class ContainerStateDetail(ContainerState, **_S):
+    waiting: StateWaitingDetail | None = None
+    running: StateRunningDetail | None = None
+    terminated: StateTerminatedDetail | None = None
+
+
+class ContainerStatusDetail(ContainerStatus, **_S):
+    image: str = ""
+    state: ContainerStateDetail = ContainerStateDetail()
+    lastState: ContainerStateDetail = ContainerStateDetail()
+
+
+class PodStatusDetail(PodStatus, **_S):
+    message: str = ""
+    hostIP: str = ""
+    startTime: str | None = None
+    qosClass: str = ""
+    conditions: tuple[ConditionDetail, ...] = ()
+    containerStatuses: tuple[ContainerStatusDetail, ...] = ()
+    initContainerStatuses: tuple[ContainerStatusDetail, ...] = ()
+
+
+class PodDetail(Pod, **_S):
+    metadata: ObjectMetaDetail = ObjectMetaDetail()
+    spec: PodSpecDetail = PodSpecDetail()
+    status: PodStatusDetail = PodStatusDetail()
+
+
+class PodDetailList(msgspec.Struct, **_S):
+    metadata: ListMeta = ListMeta()
+    items: list[PodDetail] = []
+
+
+# ---- nodes ------------------------------------------------------------------------------------
 
 class NodeSpec(msgspec.Struct, **_S):
     unschedulable: bool = False
-    taints: list[Taint] = []
-    podCIDR: str = ""
-    providerID: str = ""
-
-
-class NodeAddress(msgspec.Struct, **_S):
-    type: str = ""
-    address: str = ""
 
 
 class NodeSystemInfo(msgspec.Struct, **_S):
     kubeletVersion: str = ""
-    kernelVersion: str = ""
-    osImage: str = ""
-    containerRuntimeVersion: str = ""
-    architecture: str = ""
 
 
 class NodeStatus(msgspec.Struct, **_S):
-    conditions: list[Condition] = []
-    capacity: dict[str, str] = {}
-    allocatable: dict[str, str] = {}
-    addresses: list[NodeAddress] = []
+    conditions: tuple[Condition, ...] = ()
     nodeInfo: NodeSystemInfo = NodeSystemInfo()
 
 
@@ -177,6 +229,44 @@ class Node(msgspec.Struct, **_S):
 class NodeList(msgspec.Struct, **_S):
     metadata: ListMeta = ListMeta()
     items: list[Node] = []
+
+
+class Taint(msgspec.Struct, **_S):
+    key: str = ""
+    value: str = ""
+    effect: str = ""
+
+
+class NodeAddress(msgspec.Struct, **_S):
+    type: str = ""
+    address: str = ""
+
+
+class NodeSpecDetail(NodeSpec, **_S):
+    taints: tuple[Taint, ...] = ()
+    podCIDR: str = ""
+    providerID: str = ""
+
+
+class NodeSystemInfoDetail(NodeSystemInfo, **_S):
+    kernelVersion: str = ""
+    osImage: str = ""
+    containerRuntimeVersion: str = ""
+    architecture: str = ""
+
+
+class NodeStatusDetail(NodeStatus, **_S):
+    conditions: tuple[ConditionDetail, ...] = ()
+    capacity: dict[str, str] = {}
+    allocatable: dict[str, str] = {}
+    addresses: tuple[NodeAddress, ...] = ()
+    nodeInfo: NodeSystemInfoDetail = NodeSystemInfoDetail()
+
+
+class NodeDetail(Node, **_S):
+    metadata: ObjectMetaDetail = ObjectMetaDetail()
+    spec: NodeSpecDetail = NodeSpecDetail()
+    status: NodeStatusDetail = NodeStatusDetail()
 
 
 # ---- events (core/v1) -------------------------------------------------------------------------
@@ -242,3 +332,12 @@ class Status(msgspec.Struct, **_S):
     message: str = ""
     reason: str = ""
     code: int = 0
+
+
+def as_detail(obj: Pod | Node) -> PodDetail | NodeDetail:
+    """A cached struct widened to its detail type (fields the cache does not keep get their defaults).
+    The fallback when a fresh GET for describe fails."""
+    if isinstance(obj, (PodDetail, NodeDetail)):
+        return obj
+    target = PodDetail if isinstance(obj, Pod) else NodeDetail
+    return msgspec.convert(msgspec.to_builtins(obj), target)

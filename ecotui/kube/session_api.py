@@ -40,3 +40,16 @@ class SessionAPI(Protocol):
 
     async def pod_events(self, namespace: str, name: str) -> list[Any]:
         """Events whose involvedObject is this pod (for describe), newest first."""
+
+    # Describe reads fresh, complete objects (the cached structs are slim: only what the tables show).
+    async def get_pod(self, namespace: str, name: str) -> Any:
+        """GET one pod as a PodDetail."""
+
+    async def get_node(self, name: str) -> Any:
+        """GET one node as a NodeDetail."""
+
+    async def node_pods(self, name: str) -> list[Any]:
+        """Every pod on the node (all namespaces, fieldSelector spec.nodeName), as PodDetail."""
+
+    async def node_events(self, name: str) -> list[Any]:
+        """Events about the node, newest first."""

@@ -32,6 +32,7 @@ from ecotui.ui.theming import DEFAULT_VARIABLES, semantic_styles, to_textual_the
 from ecotui.ui.widgets.resource_table import ResourceTable
 
 SessionFactory = Callable[[str], SessionAPI]
+LOADING = "(loading the full description…)\n"
 
 
 class EcotuiApp(App[int]):
@@ -289,6 +290,9 @@ class EcotuiApp(App[int]):
     # ---- describe -------------------------------------------------------------------------
 
     def describe(self, pane: str, key: str) -> None:
+        """Describe a row. The caches keep only what the tables show, so the description is built from
+        a fresh GET of the full object (a pod with its events; a node with the pods scheduled on it and
+        its events); until that answers, and if it fails, it is built from the cached struct."""
         now = self.clock()
         items = self.session.snapshot(pane).items  # type: ignore[arg-type]
         obj = items.get(key)
@@ -303,10 +307,14 @@ class EcotuiApp(App[int]):
                 return self.describe("nodes", ref.name)
             return self._show_describe(f"event {key}", event_text(obj, now))
         if pane == "nodes":
-            pods = [p for p in self.session.snapshot("pods").items.values() if p.spec.nodeName == key]
-            return self._show_describe(f"node {key}", describe_node(obj, pods, now))
-        screen = self._show_describe(f"pod {key}", describe_pod(obj, [], now) + "\n(loading events…)\n")
-        self._load_pod_events(screen, obj)
+            screen = self._show_describe(f"node {key}", LOADING + describe_node(obj, self._cached_pods_on(key), now))
+            self._load_node(screen, obj)
+            return
+        screen = self._show_describe(f"pod {key}", LOADING + describe_pod(obj, [], now))
+        self._load_pod(screen, obj)
+
+    def _cached_pods_on(self, node: str) -> list[Any]:
+        return [p for p in self.session.snapshot("pods").items.values() if p.spec.nodeName == node]
 
     def _show_describe(self, title: str, text: str) -> DescribeScreen:
         hints = self.hints(DescribeScreen.HINT_IDS, {"back": "back", "scroll_down": "down", "scroll_up": "up",
@@ -315,18 +323,45 @@ class EcotuiApp(App[int]):
         self.push_screen(screen)
         return screen
 
-    @work(group="describe", exit_on_error=False)
-    async def _load_pod_events(self, screen: DescribeScreen, pod: Any) -> None:
-        md = pod.metadata
+    async def _fetch(self, method: str, *args: str) -> tuple[Any, str]:
+        """(result, "") or (None, why not) for one describe GET of the session (if it has `method`)."""
+        fn = getattr(self.session, method, None)
+        if fn is None:
+            return None, "not supported by this session"
         try:
-            events = await self.session.pod_events(md.namespace, md.name)
+            return await fn(*args), ""
         except EcotuiError as exc:
-            screen.set_text(describe_pod(pod, [], self.clock()) + f"\nEvents could not be loaded: {exc.message}\n")
-            return
-        except Exception as exc:  # noqa: BLE001
-            screen.set_text(describe_pod(pod, [], self.clock()) + f"\nEvents could not be loaded: {exc}\n")
-            return
-        screen.set_text(describe_pod(pod, list(events), self.clock()))
+            return None, exc.message
+        except Exception as exc:  # noqa: BLE001 - shown in the description, never a crash
+            return None, f"{type(exc).__name__}: {exc}"
+
+    @work(group="describe", exit_on_error=False)
+    async def _load_pod(self, screen: DescribeScreen, cached: Any) -> None:
+        md = cached.metadata
+        (pod, why), (events, events_why) = await asyncio.gather(self._fetch("get_pod", md.namespace, md.name),
+                                                                self._fetch("pod_events", md.namespace, md.name))
+        text = describe_pod(pod if pod is not None else cached, list(events or []), self.clock())
+        if pod is None:
+            text = f"(showing cached data: the pod could not be loaded: {one_line(why, 200)})\n" + text
+        if events is None:
+            text += f"\nEvents could not be loaded: {one_line(events_why, 200)}\n"
+        screen.set_text(text)
+
+    @work(group="describe", exit_on_error=False)
+    async def _load_node(self, screen: DescribeScreen, cached: Any) -> None:
+        name = cached.metadata.name
+        (node, why), (pods, pods_why), (events, _) = await asyncio.gather(
+            self._fetch("get_node", name), self._fetch("node_pods", name), self._fetch("node_events", name))
+        text = describe_node(node if node is not None else cached,
+                             pods if pods is not None else self._cached_pods_on(name), self.clock(), events)
+        notes = []
+        if node is None:
+            notes.append(f"the node could not be loaded: {one_line(why, 200)}")
+        if pods is None:
+            notes.append(f"its pods could not be listed: {one_line(pods_why, 200)}")
+        if notes:
+            text = f"(showing cached data: {'; '.join(notes)})\n" + text
+        screen.set_text(text)
 
     # ---- crashes --------------------------------------------------------------------------
 

@@ -1,7 +1,6 @@
 """Against the real API server: each bad-credential case is one clear line and exit 2, never a traceback."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from ecotui.errors import EcotuiError
 from ecotui.kube.models import (Condition, Container, ContainerState, ContainerStatus, Event, Namespace,
-                                Node, NodeSpec, NodeStatus, NodeSystemInfo, ObjectMeta, ObjectReference,
-                                Pod, PodSpec, PodStatus, StateRunning, StateTerminated, StateWaiting)
+                                Node, NodeDetail, NodeSpec, NodeStatus, NodeSystemInfo, ObjectMeta,
+                                ObjectReference, Pod, PodDetail, PodSpec, PodStatus, StateRunning,
+                                StateTerminated, StateWaiting, as_detail)
 from ecotui.kube.store import Connection, ConnState, Snapshot
 
 T0 = 1_700_000_000.0          # the fake "now" used by tests
@@ -21,18 +22,17 @@ def pod(name: str, ns: str = "ecotrack", node: str = "node-a", *, labels: dict[s
         ip: str = "10.0.0.1", waiting: str = "", restarts: int = 0, last_reason: str = "",
         ready: bool = True, phase: str = "Running", rv: str | None = None) -> Pod:
     state = ContainerState(waiting=StateWaiting(reason=waiting)) if waiting else \
-        ContainerState(running=StateRunning(startedAt=CREATED))
+        ContainerState(running=StateRunning())
     last = ContainerState(terminated=StateTerminated(reason=last_reason, exitCode=137,
                                                      finishedAt="2023-11-14T21:00:00Z")) if last_reason \
         else ContainerState()
-    cs = ContainerStatus(name="app", ready=ready and not waiting, restartCount=restarts, image="img:1",
-                         state=state, lastState=last)
+    cs = ContainerStatus(name="app", ready=ready and not waiting, restartCount=restarts, state=state, lastState=last)
     return Pod(
-        metadata=ObjectMeta(name=name, namespace=ns, uid=f"uid-{ns}-{name}", labels=labels or {"app": name},
+        metadata=ObjectMeta(name=name, namespace=ns, labels=labels or {"app": name},
                             creationTimestamp=CREATED, resourceVersion=rv or str(next(_counter))),
-        spec=PodSpec(nodeName=node, containers=[Container(name="app", image="img:1")]),
-        status=PodStatus(phase=phase, podIP=ip, containerStatuses=[cs],
-                         conditions=[Condition(type="Ready", status="True" if ready else "False")]),
+        spec=PodSpec(nodeName=node, containers=(Container(name="app"),)),
+        status=PodStatus(phase=phase, podIP=ip, containerStatuses=(cs,),
+                         conditions=(Condition(type="Ready", status="True" if ready else "False"),)),
     )
 
 
@@ -85,6 +85,9 @@ class FakeSession:
         self.namespace_calls: list[str | None] = []
         self.pod_events_calls: list[tuple[str, str]] = []
         self.events_for_pods: dict[tuple[str, str], list[Event]] = {}
+        self.get_calls: list[tuple[str, ...]] = []        # ("pod", ns, name) / ("node", name) / ("node_pods", name)
+        self.details: dict[tuple[str, ...], Any] = {}     # what GET answers ("pod", ns, name) / ("node", name)
+        self.get_error: Exception | None = None          # raised by every GET when set
 
     async def start(self) -> None:
         if self.start_error is not None:
@@ -113,6 +116,32 @@ class FakeSession:
     async def pod_events(self, namespace: str, name: str) -> list[Event]:
         self.pod_events_calls.append((namespace, name))
         return self.events_for_pods.get((namespace, name), [])
+
+    def _get(self, key: tuple[str, ...], cached: Any) -> Any:
+        self.get_calls.append(key)
+        if self.get_error is not None:
+            raise self.get_error
+        if key in self.details:
+            return self.details[key]
+        if cached is None:
+            raise EcotuiError(f"{key[0]} {'/'.join(key[1:])!r} not found (404)")
+        return as_detail(cached)
+
+    async def get_pod(self, namespace: str, name: str) -> PodDetail:
+        return self._get(("pod", namespace, name), self._snaps["pods"].items.get(f"{namespace}/{name}"))
+
+    async def get_node(self, name: str) -> NodeDetail:
+        return self._get(("node", name), self._snaps["nodes"].items.get(name))
+
+    async def node_pods(self, name: str) -> list[PodDetail]:
+        self.get_calls.append(("node_pods", name))
+        if self.get_error is not None:
+            raise self.get_error
+        return [as_detail(p) for p in self._snaps["pods"].items.values() if p.spec.nodeName == name]
+
+    async def node_events(self, name: str) -> list[Event]:
+        return [e for e in self._snaps["events"].items.values()
+                if e.involvedObject.kind == "Node" and e.involvedObject.name == name]
 
     # ---- scripting --------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import msgspec
 import pytest
 
 from ecotui.kube.describe import describe_node, describe_pod, fmt_time, parse_quantity, pod_requests
-from ecotui.kube.models import Event, Node, Pod
+from ecotui.kube.models import Event, NodeDetail, Pod, PodDetail
 from ecotui.kube.render import parse_time
 
 NOW = parse_time("2024-05-01T12:00:00Z")
@@ -32,7 +32,7 @@ def order_pod(name="order-service-7d9f-x2k", node="ip-10-0-1-12.eu-west-1.comput
                        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
                                                     "startedAt": "2024-05-01T11:57:00Z",
                                                     "finishedAt": "2024-05-01T11:58:10Z"}}}]},
-    }, Pod)
+    }, PodDetail)
 
 
 def event(name, reason, message, type_="Warning", count=1, first="2024-05-01T11:40:00Z", last="2024-05-01T11:58:00Z"):
@@ -104,7 +104,7 @@ def test_describe_pod_escapes_hostile_bytes():
 def test_describe_terminating_pod_and_kubectl_status_line():
     pod = msgspec.convert({"metadata": {"name": "p", "namespace": "n", "deletionTimestamp": "2024-05-01T11:55:00Z"},
                            "spec": {"containers": [{"name": "c"}]},
-                           "status": {"phase": "Running"}}, Pod)
+                           "status": {"phase": "Running"}}, PodDetail)
     text = describe_pod(pod, [], NOW)
     assert field(text, "Status") == "Terminating (since 5m)"
     assert field(text, "Pod Status").startswith("Terminating")
@@ -127,7 +127,7 @@ def make_node(unschedulable=True):
                    "nodeInfo": {"kubeletVersion": "v1.30.2-eks-1552ad0", "osImage": "Amazon Linux 2023",
                                 "kernelVersion": "6.1.90", "containerRuntimeVersion": "containerd://1.7.11",
                                 "architecture": "amd64"}},
-    }, Node)
+    }, NodeDetail)
 
 
 def test_describe_node():
@@ -165,7 +165,7 @@ def test_pod_requests_take_largest_init_container():
     pod = msgspec.convert({"spec": {
         "containers": [{"name": "a", "resources": {"requests": {"cpu": "100m"}}},
                        {"name": "b", "resources": {"requests": {"cpu": "200m", "memory": "64Mi"}}}],
-        "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "500m", "memory": "32Mi"}}}]}}, Pod)
+        "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "500m", "memory": "32Mi"}}}]}}, PodDetail)
     req, lim = pod_requests(pod)
     assert req["cpu"] == pytest.approx(0.5) and req["memory"] == 64 * 2**20 and lim == {}
 
@@ -173,3 +173,33 @@ def test_pod_requests_take_largest_init_container():
 def test_fmt_time():
     assert fmt_time("2024-02-29T23:05:09Z") == "Thu, 29 Feb 2024 23:05:09 +0000"
     assert fmt_time(None) == "<none>" and fmt_time("garbage") == "<unknown>"
+
+
+def test_describe_pod_tolerations_and_node_selectors_like_kubectl():
+    pod = msgspec.convert({"metadata": {"name": "p", "namespace": "n"},
+                           "spec": {"nodeSelector": {"kubernetes.io/os": "linux"}, "tolerations": [
+                               {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": 300},
+                               {"key": "dedicated", "operator": "Equal", "value": "pay", "effect": "NoSchedule"},
+                               {"operator": "Exists"}]}}, PodDetail)
+    text = describe_pod(pod, [], NOW)
+    assert field(text, "Node-Selectors") == "kubernetes.io/os=linux"
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Tolerations:"))
+    assert [line.strip() for line in lines[at:at + 3]] == [
+        "Tolerations:      node.kubernetes.io/unreachable:NoExecute op=Exists for 300s",
+        "dedicated=pay:NoSchedule", "op=Exists"]
+
+
+def test_describe_accepts_a_cached_struct_and_node_events():
+    cached = msgspec.convert(msgspec.to_builtins(order_pod()), Pod)      # what the informer keeps
+    text = describe_pod(cached, [], NOW)
+    assert field(text, "Name") == "order-service-7d9f-x2k" and "CrashLoopBackOff" in text
+    assert field(text, "Annotations") == "<none>"                          # not cached: shown empty
+    node = msgspec.convert({"metadata": {"name": "n1"}}, NodeDetail)
+    ev = msgspec.convert({"metadata": {"namespace": "default"}, "involvedObject": {"kind": "Node", "name": "n1"},
+                          "type": "Warning", "reason": "NodeNotReady", "message": "kubelet stopped posting",
+                          "lastTimestamp": "2024-05-01T11:58:00Z"}, Event)
+    text = describe_node(node, [], NOW, [ev])
+    assert "NodeNotReady" in text and "kubelet stopped posting" in text
+    assert "Events:" not in describe_node(node, [], NOW)

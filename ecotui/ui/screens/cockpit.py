@@ -14,10 +14,9 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from ecotui.kube.render import (EVENT_COLUMNS, NODE_COLUMNS, POD_COLUMNS, event_cells, events_sorted,
-                                node_cells, pod_cells, pods_per_node)
+from ecotui.kube.render import EVENT_COLUMNS, NODE_COLUMNS, POD_COLUMNS, event_cells, node_cells, pod_cells
 from ecotui.textsafe import one_line
-from ecotui.ui.rows import PaneRows
+from ecotui.ui.rows import NodeCounts, PaneRows, event_order, warnings_delta
 from ecotui.ui.widgets.pane import Pane
 from ecotui.ui.widgets.resource_table import ResourceTable
 from ecotui.ui.widgets.status import KeyHints, StatusHeader
@@ -26,6 +25,8 @@ if TYPE_CHECKING:
     from ecotui.ui.app import EcotuiApp
 
 PANES = ("nodes", "pods", "events")
+REFRESH_ORDER = ("pods", "nodes", "events")   # pods first: their changes update the nodes' PODS counts
+LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving
 TITLES = {"nodes": "Nodes", "pods": "Pods", "events": "Events"}
 COLUMNS = {"nodes": NODE_COLUMNS, "pods": POD_COLUMNS, "events": EVENT_COLUMNS}
 MAX_WIDTHS = {
@@ -41,10 +42,6 @@ HINT_IDS = ("help", "filter", "command", "describe", "sort", "focus_nodes", "foc
 HINT_LABELS = {"help": "help", "filter": "filter", "command": "cmd", "describe": "describe", "sort": "sort",
                "focus_nodes": "nodes", "focus_pods": "pods", "focus_events": "events",
                "switch_namespace": "ns", "switch_context": "ctx", "theme": "theme", "quit": "quit"}
-
-
-def _node_key(pod: Any) -> str:
-    return pod.spec.nodeName
 
 
 class CockpitScreen(Screen[None]):
@@ -79,18 +76,20 @@ class CockpitScreen(Screen[None]):
             for name in PANES
         }
         self.panes = {name: Pane(TITLES[name], self.tables[name], id=f"{name}-pane") for name in PANES}
+        self.counts = NodeCounts()
         self.models: dict[str, PaneRows[Any]] = {
-            "nodes": PaneRows(lambda n, now: node_cells(n, self._pod_counts.get(n.metadata.name, 0), now),
-                              token=lambda k, n: self._pod_counts.get(n.metadata.name, 0)),
+            "nodes": PaneRows(lambda n, now: node_cells(n, self.counts.get(n.metadata.name), now),
+                              token=lambda k, n: self.counts.get(n.metadata.name)),
             "pods": PaneRows(pod_cells),
-            "events": PaneRows(event_cells),
+            "events": PaneRows(event_cells, order_key=event_order),
         }
         self.active = "pods"
         self.node_scope: str | None = None   # node → pods drill-down
         self.filter_target: str | None = None
-        self._pod_counts: dict[str, int] = {}
         self._seen: dict[str, Any] = {}
-        self._orders: dict[str, tuple[int, list[str]]] = {}
+        self._warnings = 0                              # Warning events in the events pane's snapshot
+        self._dirty_nodes: set[str] = set()            # nodes whose pod count changed since their last refresh
+        self._loading = True
         self._last_version: int | None = None
 
     @property
@@ -114,6 +113,9 @@ class CockpitScreen(Screen[None]):
         self.tables["pods"].focus()
         self.refresh_data(force=True)
         self.set_interval(self._app.poll_interval, self._poll)
+        # while a first LIST is still arriving page by page, look more often (the pages land in the table
+        # as they come, and the table is complete right after the last one, not up to a poll later)
+        self._loading_poll = self.set_interval(min(LOADING_POLL, self._app.poll_interval), self._poll)
         self.set_interval(self._app.age_interval, self._refresh_ages)
 
     # ---- refresh --------------------------------------------------------------------------
@@ -123,6 +125,10 @@ class CockpitScreen(Screen[None]):
             self._safe_refresh()
         else:
             self._show_header()
+        loading = not all(self._app.session.snapshot(k).synced for k in PANES)
+        if loading != self._loading:
+            self._loading = loading
+            (self._loading_poll.resume if loading else self._loading_poll.pause)()
 
     def _refresh_ages(self) -> None:
         self._safe_refresh(fresh=True)
@@ -139,40 +145,41 @@ class CockpitScreen(Screen[None]):
                 self._show_header()
 
     def refresh_data(self, *, force: bool = False, fresh: bool = False) -> None:
+        """Bring the panes up to date with the session's snapshots. Work is proportional to what changed
+        since the last call (see rows.py and the ResourceTable docstring), not to the number of rows."""
         app = self._app
         session = app.session
         self._last_version = session.version
         now = app.clock()
         ns = session.namespace
         snaps = {k: session.snapshot(k) for k in PANES}
-        pods = snaps["pods"]
-        if force or self._seen.get("counts") != pods.version:
-            self._seen["counts"] = pods.version
-            self._pod_counts = pods_per_node(pods.items.values())
         with app.batch_update():
-            for name in PANES:
-                self._refresh_pane(name, snaps[name], ns, now, force, fresh)
+            for name in REFRESH_ORDER:
+                try:
+                    self._refresh_pane(name, snaps[name], ns, now, force, fresh)
+                except Exception:
+                    self._forget(name)
+                    raise
         self._show_header()
 
-    def _order(self, name: str, snap: Any) -> list[str]:
-        cached = self._orders.get(name)
-        if cached is not None and cached[0] == snap.version and len(cached[1]) == len(snap.items):
-            return cached[1]
-        if name == "events":
-            by_id = {id(ev): key for key, ev in snap.items.items()}
-            order = [by_id[id(ev)] for ev in events_sorted(snap.items.values())]
-        else:
-            order = sorted(snap.items)
-        self._orders[name] = (snap.version, order)
-        return order
+    def _forget(self, name: str) -> None:
+        """After a failed refresh: rebuild this pane (and what depends on it) from scratch next time."""
+        self.models[name].reset()
+        self.tables[name].clear()
+        self._seen.pop(name, None)
+        if name == "pods":
+            self.counts = NodeCounts()
+            self._forget("nodes")
+        elif name == "events":
+            self._warnings = 0
 
     def _refresh_pane(self, name: str, snap: Any, ns: str | None, now: float, force: bool, fresh: bool) -> None:
         table = self.tables[name]
         model = self.models[name]
         scope = self.node_scope if name == "pods" else None
-        counts_v = self._seen.get("counts") if name == "nodes" else None
-        state = (snap.version, ns, scope, model.generation, counts_v)
-        if not (force or fresh) and self._seen.get(name) == state:
+        dirty = self._dirty_nodes if name == "nodes" else ()
+        state = (snap.version, ns, scope, model.generation)
+        if not (force or fresh or dirty) and self._seen.get(name) == state:
             return
         self._seen[name] = state
         if name != "nodes":
@@ -180,9 +187,16 @@ class CockpitScreen(Screen[None]):
             table.set_columns(COLUMNS[name], pick)
         where = (lambda p, node=scope: p.spec.nodeName == node) if scope else None
         visible = table.visible_keys() if fresh else ()
-        rows = model.rows(snap.items, now, order=self._order(name, snap), where=where, fresh=visible)
-        table.apply(rows)
-        self._update_title(name, snap, len(rows))
+        ch = model.diff(snap.items, now, where=where, view=scope, dirty=dirty, fresh=visible)
+        if name == "pods" and (ch.changed or ch.gone):
+            self._dirty_nodes |= self.counts.apply(ch, snap.items)
+        elif name == "events" and (ch.changed or ch.gone):
+            self._warnings += warnings_delta(ch, snap.items)
+        elif name == "nodes":
+            self._dirty_nodes = set()
+        if ch.upserts or ch.removed:
+            table.apply_changes(ch.upserts, ch.removed, ch.natural)
+        self._update_title(name, snap, table.row_count)
 
     def _update_title(self, name: str, snap: Any, shown: int) -> None:
         total = len(snap.items)
@@ -192,7 +206,7 @@ class CockpitScreen(Screen[None]):
         if name == "pods" and self.node_scope:
             parts.append(f"node: {one_line(self.node_scope, 60)}")
         if name == "events":
-            warnings = sum(1 for ev in snap.items.values() if ev.type == "Warning")
+            warnings = self._warnings
             if warnings:
                 parts.append(f"{warnings} warnings")
         f = self.models[name].filter
@@ -219,7 +233,6 @@ class CockpitScreen(Screen[None]):
         """After a context switch: forget the old cluster's rows."""
         self.node_scope = None
         self._seen.clear()
-        self._orders.clear()
         self.refresh_data(force=True)
 
     @on(ResourceTable.SortChanged)

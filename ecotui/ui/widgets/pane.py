@@ -30,10 +30,11 @@ class Pane(Vertical):
         self.title_text = name
 
     def compose(self) -> ComposeResult:
-        yield PaneTitle(self.pane_name)
+        yield PaneTitle(Text(self.title_text, no_wrap=True, overflow="ellipsis"))
         yield self.table
 
     def set_title(self, text: str) -> None:
         if text != self.title_text:
             self.title_text = text
-            self.query_one(PaneTitle).update(Text(text, no_wrap=True, overflow="ellipsis"))
+            if self.is_mounted:   # else compose() shows it
+                self.query_one(PaneTitle).update(Text(text, no_wrap=True, overflow="ellipsis"))

@@ -1,57 +1,65 @@
-"""A DataTable that applies keyed diffs: it never clears, and the cursor stays on its row.
+"""A table of Kubernetes rows that applies keyed diffs: it never clears, and the cursor stays on its row.
 
-`apply({key: cells})` compares each row's cells with the ones it rendered last (identity first, so
-unchanged rows cost one `is` test) and touches only what changed: `update_cell` for changed cells,
-one bulk removal, appended rows for new keys and, when the order changed, one re-index of row
-positions (as `DataTable.sort` does). After a structural change the cursor is put back on the same
-row key at the same distance from the top of the viewport, so rows inserted or removed above it
-move neither the cursor nor what the user is looking at.
+Two ways in:
 
-Cost control for 10k+ rows (DataTable's own `remove_row` is O(rows) per call and measuring new
-rows with Rich is ~0.1 ms per row): rows are removed and re-indexed in bulk and column widths are
-tracked here from the plain cell text, so DataTable never re-measures rows. That uses a few
-private DataTable attributes (`_data`, `_row_locations`, `_new_rows`, `_update_count`), all in the
-`_internals` section below; Textual is pinned to 8.2.x and the tests in tests/ui check the result.
+* `apply_changes(upserts, removed, natural)` — the incremental path the cockpit uses: only the rows that
+  changed. Rows are kept in their natural order (the `natural` key of each row, default the row key) and,
+  when the user sorts by a column, in that order too, both by bisection; a change that only rewrites cells
+  redraws just those rows. Work is O(changes), apart from list inserts (memmove) and one filtering pass
+  over the key list when rows go away.
+* `apply({key: cells})` — show exactly these rows in this order (O(rows); simple callers and tests).
+
+After a structural change the cursor stays on the same row key at the same distance from the top of the
+viewport (see `VirtualTable`, which also keeps DataTable's per-row storage virtual). Column widths are
+tracked here from the plain cell text, so DataTable never measures rows.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import insort
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.cells import cell_len
 from rich.style import Style
-from rich.text import Text
-from textual._two_way_dict import TwoWayDict
-from textual.coordinate import Coordinate
-from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets._data_table import Row, RowKey
 
 from ecotui.kube.render import Cell
+from ecotui.ui.widgets.virtual_rows import CellView
+from ecotui.ui.widgets.virtual_table import VirtualTable
 
 Cells = Sequence[Cell]
 DEFAULT_MAX_WIDTH = 48
 
 
-class _CellView:
-    """What the DataTable stores per cell: the Rich Text is built only when the cell is drawn
-    (visible rows), not for all 10k rows up front (80k Text objects cost ~0.3 s)."""
+class _Desc:
+    """Reverses the order of a sort value (bisect needs one ascending key)."""
 
-    __slots__ = ("text", "style")
+    __slots__ = ("v",)
 
-    def __init__(self, text: str, style: Style | None) -> None:
-        self.text = text
-        self.style = style
+    def __init__(self, v: Any) -> None:
+        self.v = v
 
-    def __rich__(self) -> Text:
-        return Text(self.text, style=self.style or "", no_wrap=True, end="", overflow="ellipsis")
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.v == other.v
 
-    def __str__(self) -> str:
-        return self.text
+    def __lt__(self, other: "_Desc") -> bool:
+        return other.v < self.v
 
 
-class ResourceTable(DataTable):
+def _resorted(keys: list[str], drop: set[str], add: list[str], key: Callable[[str], Any]) -> list[str]:
+    """A new list: `keys` (sorted by `key`) without `drop`, with `add` inserted in order."""
+    out = [k for k in keys if k not in drop] if drop else list(keys)
+    if len(add) > 32 and len(add) * 16 > len(out):
+        out.extend(add)
+        out.sort(key=key)
+        return out
+    for k in add:
+        insort(out, k, key=key)
+    return out
+
+
+class ResourceTable(VirtualTable):
     """Rows keyed by the snapshot key ("ns/name" or "name"); cells are `render.Cell` tuples."""
 
     DEFAULT_CSS = """
@@ -72,16 +80,23 @@ class ResourceTable(DataTable):
         styles: Mapping[str, Style] | None = None,
         id: str | None = None,
     ) -> None:
-        super().__init__(cursor_type="row", id=id)
         self._max_widths = dict(max_widths or {})
         self._styles: dict[str, Style] = dict(styles or {})
-        self._memo: dict[str, tuple[Cell, ...]] = {}   # key -> cells as given (all columns)
-        self._order: list[str] = []                     # keys in display order
-        self._natural: list[str] = []                   # keys in the caller's order
-        self._rk: dict[str, RowKey] = {}
+        self._nat: dict[str, Any] = {}                  # key -> natural sort key
+        self._natural: list[str] = []                   # keys in natural order
+        self._colkeys: list[Any] = []
         self.sort_column: int | None = None             # index into the shown columns
         self.sort_reverse = False
+        super().__init__(cursor_type="row", id=id)
         self._set_columns_spec(columns, pick)
+
+    def clear(self, columns: bool = False) -> "ResourceTable":
+        self._nat.clear()
+        self._natural = []
+        super().clear(columns)
+        if columns:
+            self._colkeys = []
+        return self
 
     # ---- columns --------------------------------------------------------------------------
 
@@ -98,6 +113,7 @@ class ResourceTable(DataTable):
     def _add_columns(self) -> None:
         for key, header in self._shown:
             self.add_column(header, key=key)
+        self._colkeys = [self._column_locations.get_key(i) for i in range(len(self.columns))]
 
     def set_columns(self, columns: Sequence[tuple[str, str]], pick: Sequence[int] | None = None) -> None:
         """Change the shown columns (e.g. hide NAMESPACE); keeps the rows (re-adds them)."""
@@ -105,16 +121,13 @@ class ResourceTable(DataTable):
         if list(columns) == self._all_columns and new_pick == self._pick:
             return
         rows = {k: self._memo[k] for k in self._natural}
+        nat = dict(self._nat)
         cursor = self.cursor_key
         self.clear(columns=True)
-        self._memo.clear()
-        self._order = []
-        self._natural = []
-        self._rk.clear()
         self.sort_column = None
         self._set_columns_spec(columns, new_pick)
         self._add_columns()
-        self.apply(rows)
+        self._apply(rows, (), nat)
         if cursor is not None:
             self.move_to_key(cursor)
 
@@ -123,35 +136,6 @@ class ResourceTable(DataTable):
         return list(self._shown)
 
     # ---- queries --------------------------------------------------------------------------
-
-    @property
-    def keys(self) -> list[str]:
-        """Row keys in display order."""
-        return list(self._order)
-
-    @property
-    def cursor_key(self) -> str | None:
-        if not self._order:
-            return None
-        row = min(max(self.cursor_row, 0), len(self._order) - 1)
-        return self._order[row]
-
-    def cells_of(self, key: str) -> tuple[Cell, ...] | None:
-        return self._memo.get(key)
-
-    def visible_keys(self) -> list[str]:
-        """Keys of the rows currently in the viewport (for cheap periodic refreshes)."""
-        top = int(self.scroll_y)
-        height = max(self.size.height, 1)
-        return self._order[top: top + height]
-
-    def move_to_key(self, key: str) -> bool:
-        try:
-            row = self._order.index(key)
-        except ValueError:
-            return False
-        self.move_cursor(row=row)
-        return True
 
     @property
     def sort_label(self) -> str:
@@ -163,24 +147,19 @@ class ResourceTable(DataTable):
     # ---- styles ---------------------------------------------------------------------------
 
     def set_styles(self, styles: Mapping[str, Style]) -> None:
-        """New semantic colours (theme change): re-render only the styled cells."""
+        """New semantic colours (theme change): cells are re-made from the new styles when drawn."""
         self._styles = dict(styles)
-        cols = self._column_keys()
-        changed = False
-        for key, cells in self._memo.items():
-            rk = self._rk[key]
-            data = self._data.get(rk)
-            if data is None:
-                continue
-            for ci, src in enumerate(self._pick):
-                if cells[src].style:
-                    data[cols[ci]] = self._render(cells[src])
-                    changed = True
-        if changed:
-            self._bump()
+        self._views.clear()
+        self._bump()
 
-    def _render(self, cell: Cell) -> _CellView:
-        return _CellView(cell.text, self._styles.get(cell.style) if cell.style else None)
+    def _render(self, cell: Cell) -> CellView:
+        return CellView(cell.text, self._styles.get(cell.style) if cell.style else None)
+
+    def _column_keys(self) -> list[Any]:
+        return self._colkeys
+
+    def _display_key(self) -> Callable[[str], Any]:
+        return self._nat.__getitem__ if self.sort_column is None else self._sort_key()
 
     # ---- sorting --------------------------------------------------------------------------
 
@@ -223,10 +202,11 @@ class ResourceTable(DataTable):
         order = self._sorted(self._natural)
         if order != self._order:
             with self.app.batch_update():
-                self._restructure([], [], order)
+                self._restructure(order)
         self.post_message(self.SortChanged(self))
 
     def _sorted(self, keys: list[str]) -> list[str]:
+        """`keys` (in natural order) in display order: a stable sort on the sort column."""
         if self.sort_column is None:
             return keys
         src = self._pick[self.sort_column]
@@ -237,61 +217,106 @@ class ResourceTable(DataTable):
             return sorted(keys, key=lambda k: (type(memo[k][src].sort).__name__, memo[k][src].text),
                           reverse=self.sort_reverse)
 
+    def _sort_key(self) -> Callable[[str], Any]:
+        """The display order as one ascending key (sort value, then natural order)."""
+        src = self._pick[self.sort_column]  # type: ignore[index]
+        memo, nat = self._memo, self._nat
+        if self.sort_reverse:
+            return lambda k: (_Desc(memo[k][src].sort), nat[k])
+        return lambda k: (memo[k][src].sort, nat[k])
+
     # ---- the keyed diff -------------------------------------------------------------------
 
     def apply(self, rows: Mapping[str, Cells]) -> None:
         """Make the table show exactly `rows` (in this order unless a sort column is chosen)."""
-        memo = self._memo
+        removed = [k for k in self._memo if k not in rows]
+        given = list(rows)
+        natural = {k: i for i, k in enumerate(given)}
+        self._apply(rows, removed, natural, given if given != self._natural else None)
+
+    def apply_changes(self, upserts: Mapping[str, Cells], removed: Iterable[str] = (),
+                      natural: Mapping[str, Any] | None = None) -> None:
+        """Add or update `upserts` and drop `removed`. `natural` gives the natural sort key of upserted
+        rows (default: the row key); keys must be unique and mutually comparable."""
+        self._apply(upserts, removed, natural)
+
+    def _apply(self, upserts: Mapping[str, Cells], removed: Iterable[str], natural: Mapping[str, Any] | None,
+               given: list[str] | None = None) -> None:
+        memo, nat, views = self._memo, self._nat, self._views
         if not self.columns:
             self._add_columns()
-        removed = [k for k in memo if k not in rows]
-        added: list[str] = []
-        updates: list[tuple[str, int, Cell]] = []
+        gone = [k for k in removed if k in memo]
+        for k in gone:
+            del memo[k]
+            nat.pop(k, None)
+            views.pop(k, None)
+        sort_src = self._pick[self.sort_column] if self.sort_column is not None else -1
         pick = self._pick
-        for key, cells in rows.items():
+        added: list[str] = []
+        moved: list[str] = []      # natural key changed
+        resort: list[str] = []     # sort-column value changed
+        redraw: list[str] = []     # shown text or style changed
+        for key, cells in upserts.items():
             old = memo.get(key)
+            nk = natural.get(key, key) if natural is not None else key
             if old is None:
+                memo[key] = tuple(cells)
+                nat[key] = nk
                 added.append(key)
-            elif old is not cells and old != cells:
-                for ci, src in enumerate(pick):
-                    c = cells[src]
-                    o = old[src]
-                    if c.text != o.text or c.style != o.style:
-                        updates.append((key, ci, c))
-                    elif c.sort != o.sort:
-                        updates.append((key, -1, c))   # order may change, nothing to redraw
-            else:
+                continue
+            if nat[key] != nk:
+                nat[key] = nk
+                moved.append(key)
+            if old is cells or old == cells:
                 continue
             memo[key] = tuple(cells)
-        for key in removed:
-            del memo[key]
-        natural = list(rows.keys())
-        if not (added or removed or updates) and natural == self._natural:
+            for src in pick:
+                c, o = cells[src], old[src]
+                if c.text != o.text or c.style != o.style:
+                    redraw.append(key)
+                    views.pop(key, None)
+                    break
+            if sort_src >= 0 and cells[sort_src].sort != old[sort_src].sort:
+                resort.append(key)
+
+        order = self._order
+        if given is not None:
+            self._natural = given
+            order = self._sorted(given)
+        else:
+            if gone or added or moved:
+                self._natural = self._reordered(self._natural, gone, added, moved, nat.__getitem__)
+                if self.sort_column is None:
+                    order = self._natural
+            if self.sort_column is not None and (gone or added or moved or resort):
+                order = self._reordered(order, gone, added, moved + resort, self._sort_key())
+        changed_order = order is not self._order and order != self._order
+        if not (gone or added or redraw or changed_order):
             return
-        self._natural = natural
 
         with self.app.batch_update():
-            cols = self._column_keys()
-            for key, ci, cell in updates:
-                if ci >= 0:
-                    self.update_cell(self._rk[key], cols[ci], self._render(cell))
-            width_dirty = self._widen([memo[k] for k in added] + [memo[k] for k, ci, _ in updates if ci >= 0])
-            if removed and self._removal_may_narrow(removed):
+            width_dirty = self._widen([memo[k] for k in added] + [memo[k] for k in redraw])
+            if gone and self._removal_may_narrow(gone):
                 width_dirty = self._recompute_widths() or width_dirty
-            order = self._sorted(natural)
-            if removed or added or order != self._order:
-                self._restructure(removed, added, order)
+            if changed_order:
+                self._restructure(order, redraw_all=width_dirty)
+                if redraw and not width_dirty:
+                    self._redraw(redraw)       # the restructure kept the visible rows' renders
             elif width_dirty:
                 self._sync_widths()
+            elif redraw:
+                self._redraw(redraw)
 
-    # ---- internals (private DataTable state; see module doc) ------------------------------
-
-    def _column_keys(self) -> list[Any]:
-        return [self._column_locations.get_key(i) for i in range(len(self.columns))]
-
-    def _bump(self) -> None:
-        self._update_count += 1
-        self.refresh()
+    def _reordered(self, keys: list[str], gone: list[str], added: list[str], changed: list[str],
+                   key: Callable[[str], Any]) -> list[str]:
+        """`keys` without `gone`, with `added` and `changed` (re)inserted at their place; a full sort if
+        the sort values cannot be compared (mixed types)."""
+        try:
+            return _resorted(keys, set(gone) | set(changed), list(dict.fromkeys(added + changed)), key)
+        except TypeError:
+            if keys is self._natural or self.sort_column is None:
+                return sorted(self._memo, key=lambda k: (type(self._nat[k]).__name__, repr(self._nat[k])))
+            return self._sorted(self._natural)
 
     def _widen(self, rows: list[tuple[Cell, ...]]) -> bool:
         widths = self._widths
@@ -319,55 +344,13 @@ class ResourceTable(DataTable):
         self._widen(list(self._memo.values()))
         return before != self._widths
 
-    def _sync_widths(self) -> None:
+    def _apply_widths(self) -> None:
         for col, w in zip(self.ordered_columns, self._widths):
             col.content_width = w
+
+    def _sync_widths(self) -> None:
+        self._apply_widths()
         self._require_update_dimensions = True
         self._update_virtual_size()
         self._bump()
 
-    def _update_virtual_size(self) -> None:
-        width = sum(c.get_render_width(self) for c in self.columns.values())
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width, len(self._order) + header)
-
-    def _restructure(self, removed: list[str], added: list[str], order: list[str]) -> None:
-        """Bulk remove/add rows and re-index positions once; keep the cursor on its key."""
-        old_key = self.cursor_key
-        old_row = self.cursor_row
-        offset = old_row - int(self.scroll_y)
-
-        cols = self._column_keys()
-        for key in removed:
-            rk = self._rk.pop(key)
-            self.rows.pop(rk, None)
-            self._data.pop(rk, None)
-            self._new_rows.discard(rk)
-        for key in added:
-            rk = RowKey(key)
-            self._rk[key] = rk
-            cells = self._memo[key]
-            self._data[rk] = {ck: self._render(cells[src]) for ck, src in zip(cols, self._pick)}
-            self.rows[rk] = Row(rk, 1)
-        rks = self._rk
-        self._row_locations = TwoWayDict({rks[k]: i for i, k in enumerate(order)})
-        self._order = order
-        for col, w in zip(self.ordered_columns, self._widths):
-            col.content_width = w
-        self._update_count += 1
-        self._update_virtual_size()
-        self._require_update_dimensions = True
-        self.check_idle()
-        self.refresh()
-
-        if not order:
-            self.cursor_coordinate = Coordinate(0, self.cursor_column)
-            return
-        if old_key is not None and old_key in rks:
-            new_row = order.index(old_key) if order[min(old_row, len(order) - 1)] != old_key else old_row
-        else:
-            new_row = min(max(old_row, 0), len(order) - 1)
-        target = max(0, new_row - offset)
-        if int(self.scroll_y) != target:
-            self.scroll_to(y=target, animate=False, immediate=True, force=True)
-        self.cursor_coordinate = Coordinate(new_row, self.cursor_column)

@@ -29,6 +29,7 @@ class Req:
     query: dict[str, str]
     auth: str
     at: float
+    name: str = ""  # a GET of one object
 
     @property
     def watch(self) -> bool:
@@ -108,6 +109,8 @@ class FakeApiServer:
         app.router.add_get("/version", self._version)
         app.router.add_get("/api/v1/{resource}", self._resource)
         app.router.add_get("/api/v1/namespaces/{ns}/{resource}", self._resource)
+        app.router.add_get("/api/v1/namespaces/{ns}/{resource}/{name}", self._object)
+        app.router.add_get("/api/v1/{resource}/{name}", self._object)
         self._closing = False
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
         await self._runner.setup()
@@ -177,8 +180,12 @@ class FakeApiServer:
                                  headers or {}, times))
 
     def lists(self, resource: str | None = None) -> list[Req]:
-        return [r for r in self.requests if not r.watch and r.resource != "version"
+        return [r for r in self.requests if not r.watch and r.resource != "version" and not r.name
                 and (resource is None or r.resource == resource)]
+
+    def gets(self, resource: str | None = None) -> list[Req]:
+        """GETs of single objects."""
+        return [r for r in self.requests if r.name and (resource is None or r.resource == resource)]
 
     def watches(self, resource: str | None = None) -> list[Req]:
         return [r for r in self.requests if r.watch and (resource is None or r.resource == resource)]
@@ -246,6 +253,19 @@ class FakeApiServer:
             meta["continue"] = token
             items = items[:limit]
         return web.json_response({"kind": "List", "apiVersion": "v1", "metadata": meta, "items": items})
+
+    async def _object(self, request: web.Request) -> web.Response:
+        resource, ns, name = request.match_info["resource"], request.match_info.get("ns"), request.match_info["name"]
+        req = Req("GET", resource, ns, dict(request.query), request.headers.get("Authorization", ""),
+                  time.monotonic(), name)
+        early = self._pre(request, req)
+        if early is not None:
+            return early
+        obj = self.objects.get(resource, {}).get(f"{ns or ''}/{name}")
+        if obj is None:
+            return web.Response(status=404, body=status_body(404, f'{resource} "{name}" not found', "NotFound"),
+                                content_type="application/json")
+        return web.json_response(obj)
 
     async def _watch(self, request: web.Request, resource: str, ns: str | None,
                      q: dict[str, str]) -> web.StreamResponse:

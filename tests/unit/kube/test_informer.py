@@ -265,3 +265,27 @@ async def test_watch_expiring_right_after_every_relist_backs_off(api, client, ru
     assert inf.stats["expired"] >= 2
     assert len(api.lists("pods")) <= 8  # backing off from the second expiry on, not re-listing in a loop
     assert keys(inf) == {"ns/a"}
+
+
+async def test_first_list_is_published_page_by_page_and_a_failed_page_relists_whole(api, client, run_informer):
+    api.seed("pods", [pod("ns", f"p{i:04d}") for i in range(1203)])
+    seen: list[tuple[int, bool, ConnState]] = []
+    real_get = client.get
+    inf = pods_informer(client)
+
+    async def get(path, type_=None, *, params=None):
+        if params and "continue" in params:          # before each later page: what the UI can see now
+            snap = inf.snapshot()
+            seen.append((len(snap.items), snap.synced, inf.connection.state))
+            if len(seen) == 1:
+                await api.delete("pods", "ns", "p0003")  # gone before the list is complete
+        return await real_get(path, type_, params=params)
+
+    client.get = get  # type: ignore[method-assign]
+    api.fail(lambda r: "continue" in r.query and len(api.lists("pods")) == 3, 500, times=1)  # 3rd page, once
+    run_informer(inf)
+    await wait_for(lambda: inf.synced)
+    assert seen[:2] == [(500, False, ConnState.LIVE), (1000, False, ConnState.LIVE)]
+    snap = inf.snapshot()
+    assert snap.synced and len(snap.items) == 1202 and "ns/p0003" not in snap.items   # whole re-list: no ghost
+    assert inf.stats["lists"] == 1 and inf.stats["failures"] == 1

@@ -4,11 +4,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+import time
 
 import pytest
 
 from conftest import FAST, wait_for, write_kubeconfig
-from ecotui.errors import AuthError, ConnectError, KubeconfigError
+from ecotui.errors import AuthError, ConnectError, EcotuiError, KubeconfigError
 from ecotui.kube.kubeconfig import load_kubeconfig
 from ecotui.kube.session import ClusterSession
 from ecotui.kube.store import ConnState
@@ -143,6 +144,55 @@ async def test_gc_freeze_after_first_big_sync(tmp_path, api):
     await s.start()
     try:
         await wait_for(lambda: gc.get_freeze_count() > 0, what="gc.freeze")
+    finally:
+        await s.stop()
+        gc.unfreeze()
+
+
+async def test_describe_gets_full_objects_fresh_and_maps_404(tmp_path, api):
+    seed(api)
+    api.seed("pods", [{"metadata": {"name": "big-1", "namespace": "ecotrack", "annotations": {"team": "pay"}},
+                       "spec": {"nodeName": "node-2", "containers": [
+                           {"name": "app", "image": "pay:2", "resources": {"requests": {"cpu": "250m"}}}]},
+                       "status": {"phase": "Running", "qosClass": "Burstable"}}])
+    api.seed("events", [{"metadata": {"name": "n-ev", "namespace": "default"},
+                         "involvedObject": {"kind": "Node", "name": "node-2"}, "reason": "NodeReady",
+                         "type": "Normal", "lastTimestamp": "2026-01-01T10:00:00Z"}])
+    s = session_for(tmp_path, api.url, "ecotrack")
+    try:
+        p = await s.get_pod("ecotrack", "big-1")  # works without start(): not from the cache
+        assert p.metadata.annotations == {"team": "pay"} and p.status.qosClass == "Burstable"
+        assert p.spec.containers[0].image == "pay:2" and p.spec.containers[0].resources.requests == {"cpu": "250m"}
+        n = await s.get_node("node-1")
+        assert n.metadata.name == "node-1" and n.status.conditions[0].type == "Ready"
+        on_node = await s.node_pods("node-2")
+        assert [x.metadata.name for x in on_node] == ["big-1"]
+        assert (await s.node_events("node-2"))[0].reason == "NodeReady"
+        with pytest.raises(EcotuiError, match="not found"):
+            await s.get_pod("ecotrack", "gone")
+    finally:
+        await s.stop()
+    assert [(r.resource, r.namespace, r.name) for r in api.gets()] == [
+        ("pods", "ecotrack", "big-1"), ("nodes", None, "node-1"), ("pods", "ecotrack", "gone")]
+    assert api.lists("pods")[-1].query["fieldSelector"] == "spec.nodeName=node-2"
+    assert api.lists("pods")[-1].namespace is None                 # all namespaces, whatever the session's
+    assert api.lists("events")[-1].query["fieldSelector"] == "involvedObject.kind=Node,involvedObject.name=node-2"
+
+
+async def test_heap_is_released_after_the_first_big_sync_and_once_more(tmp_path, api, monkeypatch):
+    import ecotui.kube.session as session_mod
+
+    calls: list[float] = []
+    monkeypatch.setattr(session_mod, "release_heap", lambda: calls.append(time.monotonic()))
+    monkeypatch.setattr(session_mod, "TRIM_AGAIN_AFTER", 0.2)
+    seed(api)
+    gc.unfreeze()
+    s = session_for(tmp_path, api.url, None, freeze_gc_after=5)
+    await s.start()
+    try:
+        await wait_for(lambda: len(calls) == 2, what="two heap releases")
+        await asyncio.sleep(0.3)
+        assert len(calls) == 2 and calls[1] - calls[0] >= 0.2
     finally:
         await s.stop()
         gc.unfreeze()
