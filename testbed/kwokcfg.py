@@ -27,18 +27,20 @@ UPSTREAM = [
 
 # A pod labelled for crash-looping: Running, not ready, waiting in CrashLoopBackOff with a
 # restart count that grows each time the stage fires again (every ~10 s).
-CRASHLOOP_STAGE = {
-    "apiVersion": "kwok.x-k8s.io/v1alpha1",
-    "kind": "Stage",
-    "metadata": {"name": "ecotui-pod-crashloop"},
-    "spec": {
-        "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
-        "selector": {"matchExpressions": [
-            {"key": f'.metadata.labels["{CRASHLOOP_LABEL}"]', "operator": "In", "values": ["true"]},
-            {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-        ]},
-        "delay": {"durationMilliseconds": 8000, "jitterDurationMilliseconds": 4000},
-        "next": {"statusTemplate": """\
+def _pod_stage(name: str, match: list[dict], delay_ms: int, jitter_ms: int, status_template: str) -> dict:
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage", "metadata": {"name": name},
+        "spec": {"resourceRef": {"apiGroup": "v1", "kind": "Pod"}, "selector": {"matchExpressions": match},
+                 "delay": {"durationMilliseconds": delay_ms, "jitterDurationMilliseconds": jitter_ms},
+                 "next": {"statusTemplate": status_template}},
+    }
+
+
+CRASHLOOP_STAGE = _pod_stage(
+    "ecotui-pod-crashloop",
+    [{"key": f'.metadata.labels["{CRASHLOOP_LABEL}"]', "operator": "In", "values": ["true"]},
+     {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"}],
+    8000, 4000, """\
 {{ $now := Now }}
 {{ $rc := 0 }}
 {{ range .status.containerStatuses }}{{ $rc = .restartCount }}{{ end }}
@@ -75,29 +77,19 @@ podIP: {{ index . 0 | Quote }}
 {{ end }}
 phase: Running
 startTime: {{ or .status.startTime $now | Quote }}
-"""},
-    },
-}
+""")
 
 
 # What a kubelet does after its node was NotReady for a while: the node lifecycle controller marked
 # the pods Ready=False; once the node is back, report them ready again. Upstream's pod-ready stage
 # only handles Pending pods, so without this, pods stay unready forever after any control-plane blip.
-POD_READY_AGAIN_STAGE = {
-    "apiVersion": "kwok.x-k8s.io/v1alpha1",
-    "kind": "Stage",
-    "metadata": {"name": "ecotui-pod-ready-again"},
-    "spec": {
-        "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
-        "selector": {"matchExpressions": [
-            {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-            {"key": f'.metadata.labels["{CRASHLOOP_LABEL}"]', "operator": "DoesNotExist"},
-            {"key": ".status.phase", "operator": "In", "values": ["Running"]},
-            {"key": '.status.conditions.[] | select( .type == "Ready" ) | .status', "operator": "NotIn",
-             "values": ["True"]},
-        ]},
-        "delay": {"durationMilliseconds": 1000, "jitterDurationMilliseconds": 1000},
-        "next": {"statusTemplate": """\
+POD_READY_AGAIN_STAGE = _pod_stage(
+    "ecotui-pod-ready-again",
+    [{"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+     {"key": f'.metadata.labels["{CRASHLOOP_LABEL}"]', "operator": "DoesNotExist"},
+     {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+     {"key": '.status.conditions.[] | select( .type == "Ready" ) | .status', "operator": "NotIn", "values": ["True"]}],
+    1000, 1000, """\
 {{ $now := Now }}
 conditions:
 - {lastTransitionTime: {{ $now | Quote }}, status: "True", type: Initialized}
@@ -115,9 +107,7 @@ containerStatuses:
     running:
       startedAt: {{ or (and .state.running .state.running.startedAt) $now | Quote }}
 {{ end }}
-"""},
-    },
-}
+""")
 
 
 def kwok_module_dir() -> Path:
