@@ -46,7 +46,23 @@ def _value(key: Any) -> Any:
     return key.value if isinstance(key, StringKey) else key
 
 
-class RowData(Mapping[Any, Mapping[Any, CellView]]):
+class _RowKeys:
+    """The key-set side shared by the stand-ins: the table's rows, as RowKeys in display order."""
+
+    _t: "ResourceTable"
+
+    def __contains__(self, key: object) -> bool:
+        k = _value(key)
+        return k is not None and k in self._t._memo
+
+    def __len__(self) -> int:
+        return len(self._t._order)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return (RowKey(k) for k in self._t._order)
+
+
+class RowData(_RowKeys, Mapping[Any, Mapping[Any, CellView]]):
     """`DataTable._data`: row key -> {column key: CellView}, built on demand and cached per row."""
 
     def __init__(self, table: "ResourceTable") -> None:
@@ -64,20 +80,11 @@ class RowData(Mapping[Any, Mapping[Any, CellView]]):
             t._views[k] = views
         return views
 
-    def __contains__(self, key: object) -> bool:
-        return _value(key) in self._t._memo
-
-    def __len__(self) -> int:
-        return len(self._t._memo)
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(k) for k in self._t._order)
-
     def clear(self) -> None:
         self._t._views.clear()
 
 
-class RowMeta(Mapping[Any, Row]):
+class RowMeta(_RowKeys, Mapping[Any, Row]):
     """`DataTable.rows`: row key -> Row (every row is one line high)."""
 
     def __init__(self, table: "ResourceTable") -> None:
@@ -89,21 +96,11 @@ class RowMeta(Mapping[Any, Row]):
             raise KeyError(key)
         return Row(key if isinstance(key, RowKey) else RowKey(k), 1)
 
-    def __contains__(self, key: object) -> bool:
-        k = _value(key)
-        return k is not None and k in self._t._memo
-
-    def __len__(self) -> int:
-        return len(self._t._memo)
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(k) for k in self._t._order)
-
     def clear(self) -> None:
         pass
 
 
-class Locations(TwoWayDict):  # type: ignore[type-arg]
+class Locations(_RowKeys, TwoWayDict):  # type: ignore[type-arg]
     """`DataTable._row_locations`: row key <-> position in the display order."""
 
     def __init__(self, table: "ResourceTable") -> None:  # noqa: D107 - no dicts of its own
@@ -120,16 +117,6 @@ class Locations(TwoWayDict):  # type: ignore[type-arg]
 
     def contains_value(self, value: Any) -> bool:
         return isinstance(value, int) and 0 <= value < len(self._t._order)
-
-    def __contains__(self, key: object) -> bool:
-        k = _value(key)
-        return k is not None and k in self._t._memo
-
-    def __len__(self) -> int:
-        return len(self._t._order)
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(k) for k in self._t._order)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         raise TypeError("ResourceTable rows change through apply()/apply_changes() only")
