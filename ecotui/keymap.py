@@ -187,7 +187,7 @@ def _fmt_keys(keys: tuple[str, ...]) -> str:
 
 def _load_file(path: Path, label: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
     data, err = _read_yaml(path)
-    if err is not None:
+    if err is not None or data is None:  # data is None only with an error
         problems.append(f"{label}: {err}")
         return {}
     out: dict[str, tuple[str, ...]] = {}

@@ -64,7 +64,7 @@ def with_bindings(cls: type[N], bindings: list[Binding]) -> type[N]:
     if sub is None:
         sub = type(cls.__name__, (cls,), {"BINDINGS": list(bindings), "__module__": cls.__module__})
         _CACHE[key] = sub
-    return sub  # type: ignore[return-value]
+    return sub
 
 
 def hint_line(keymap: Keymap, ids: Iterable[str], labels: Mapping[str, str]) -> str:

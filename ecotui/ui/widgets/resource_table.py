@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -132,6 +132,11 @@ class ResourceTable(VirtualTable):
             self.move_to_key(cursor)
 
     @property
+    def columns_spec(self) -> list[tuple[str, str]]:
+        """Every column the rows carry (some may be hidden: see `shown_columns`)."""
+        return list(self._all_columns)
+
+    @property
     def shown_columns(self) -> list[tuple[str, str]]:
         return list(self._shown)
 
@@ -146,13 +151,21 @@ class ResourceTable(VirtualTable):
 
     # ---- styles ---------------------------------------------------------------------------
 
-    def set_styles(self, styles: Mapping[str, Style]) -> None:
+    def set_cell_styles(self, styles: Mapping[str, Style]) -> None:
         """New semantic colours (theme change): cells are re-made from the new styles when drawn."""
         self._styles = dict(styles)
         self._views.clear()
         self._bump()
 
-    def _render(self, cell: Cell) -> CellView:
+    def set_styles(self, css: str | Mapping[str, Style] | None = None, **update_styles: Any) -> Self:
+        """Textual's `DOMNode.set_styles` (CSS, e.g. from `DOMQuery.set_styles`); given a mapping of
+        semantic styles, `set_cell_styles` (the older name of this table's own method)."""
+        if isinstance(css, Mapping):
+            self.set_cell_styles(css)
+            return self
+        return super().set_styles(css, **update_styles)
+
+    def _cell_view(self, cell: Cell) -> CellView:
         return CellView(cell.text, self._styles.get(cell.style) if cell.style else None)
 
     def _column_keys(self) -> list[Any]:

@@ -21,7 +21,7 @@ from textual._two_way_dict import TwoWayDict
 from textual.widgets._data_table import Row, RowKey, StringKey
 
 if TYPE_CHECKING:
-    from ecotui.ui.widgets.resource_table import ResourceTable
+    from ecotui.ui.widgets.virtual_table import VirtualTable
 
 VIEW_CACHE_ROWS = 2048   # rows whose cell objects are kept (the visible ones, and get_cell callers')
 
@@ -49,7 +49,7 @@ def _value(key: Any) -> Any:
 class _RowKeys:
     """The key-set side shared by the stand-ins: the table's rows, as RowKeys in display order."""
 
-    _t: "ResourceTable"
+    _t: "VirtualTable"
 
     def __contains__(self, key: object) -> bool:
         k = _value(key)
@@ -65,7 +65,7 @@ class _RowKeys:
 class RowData(_RowKeys, Mapping[Any, Mapping[Any, CellView]]):
     """`DataTable._data`: row key -> {column key: CellView}, built on demand and cached per row."""
 
-    def __init__(self, table: "ResourceTable") -> None:
+    def __init__(self, table: "VirtualTable") -> None:
         self._t = table
 
     def __getitem__(self, key: Any) -> Mapping[Any, CellView]:
@@ -74,7 +74,7 @@ class RowData(_RowKeys, Mapping[Any, Mapping[Any, CellView]]):
         views = t._views.get(k)
         if views is None:
             cells = t._memo[k]   # KeyError for unknown rows, as a dict would
-            views = {ck: t._render(cells[src]) for ck, src in zip(t._column_keys(), t._pick)}
+            views = {ck: t._cell_view(cells[src]) for ck, src in zip(t._column_keys(), t._pick)}
             if len(t._views) >= VIEW_CACHE_ROWS:
                 t._views.clear()
             t._views[k] = views
@@ -87,7 +87,7 @@ class RowData(_RowKeys, Mapping[Any, Mapping[Any, CellView]]):
 class RowMeta(_RowKeys, Mapping[Any, Row]):
     """`DataTable.rows`: row key -> Row (every row is one line high)."""
 
-    def __init__(self, table: "ResourceTable") -> None:
+    def __init__(self, table: "VirtualTable") -> None:
         self._t = table
 
     def __getitem__(self, key: Any) -> Row:
@@ -100,10 +100,10 @@ class RowMeta(_RowKeys, Mapping[Any, Row]):
         pass
 
 
-class Locations(_RowKeys, TwoWayDict):  # type: ignore[type-arg]
+class Locations(_RowKeys, TwoWayDict):
     """`DataTable._row_locations`: row key <-> position in the display order."""
 
-    def __init__(self, table: "ResourceTable") -> None:  # noqa: D107 - no dicts of its own
+    def __init__(self, table: "VirtualTable") -> None:  # noqa: D107 - no dicts of its own
         self._t = table
 
     def get(self, key: Any) -> int | None:

@@ -40,7 +40,7 @@ _REDRAW_ROWS_MAX = 40   # more changed rows than this at once: re-render the vie
 
 
 class VirtualTable(DataTable):
-    """Subclasses fill `_memo` / `_order` and call `_restructure`, `_redraw`; they provide `_render`
+    """Subclasses fill `_memo` / `_order` and call `_restructure`, `_redraw`; they provide `_cell_view`
     (cell -> CellView), `_pick` (source index of each shown column) and `_column_keys()`."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -60,6 +60,7 @@ class VirtualTable(DataTable):
         self._virtualize()
 
     def _virtualize(self) -> None:
+        # DataTable declares these as dicts; the stand-ins are read-only Mappings over our own state
         self._data = RowData(self)  # type: ignore[assignment]
         self.rows = RowMeta(self)  # type: ignore[assignment]
         self._row_locations = Locations(self)
@@ -75,7 +76,7 @@ class VirtualTable(DataTable):
 
     # ---- hooks for subclasses ---------------------------------------------------------------
 
-    def _render(self, cell: Cell) -> CellView:
+    def _cell_view(self, cell: Cell) -> CellView:
         return CellView(cell.text, None)
 
     def _column_keys(self) -> list[Any]:
@@ -157,10 +158,12 @@ class VirtualTable(DataTable):
         (cached renders carry their row's position, which may have changed)."""
         header = self.header_height if self.show_header else 0
         names = set(self._order[top:bottom])
-        for cache, keep in ((self._cell_render_cache, lambda ck: getattr(ck[0], "value", None) in names),
-                            (self._row_render_cache, lambda ck: getattr(ck[0], "value", None) in names),
-                            (self._row_renderable_cache, lambda ck: top <= ck[1] < bottom),
-                            (self._line_cache, lambda ck: top + header <= ck[0] < bottom + header)):
+        caches: tuple[tuple[LRUCache[Any, Any], Callable[[Any], bool]], ...] = (
+            (self._cell_render_cache, lambda ck: getattr(ck[0], "value", None) in names),
+            (self._row_render_cache, lambda ck: getattr(ck[0], "value", None) in names),
+            (self._row_renderable_cache, lambda ck: top <= ck[1] < bottom),
+            (self._line_cache, lambda ck: top + header <= ck[0] < bottom + header))
+        for cache, keep in caches:
             for ck in [ck for ck in cache.keys() if not keep(ck)]:
                 cache.discard(ck)
 
@@ -174,8 +177,10 @@ class VirtualTable(DataTable):
         names = set(keys)
         rows = {p for p in (self._position(k) for k in keys) if p is not None}
         lines = {r + header for r in rows}
-        for cache, pick, wanted in ((self._cell_render_cache, 0, names), (self._row_render_cache, 0, names),
-                                    (self._row_renderable_cache, 1, rows), (self._line_cache, 0, lines)):
+        caches: tuple[tuple[LRUCache[Any, Any], int, set[Any]], ...] = (
+            (self._cell_render_cache, 0, names), (self._row_render_cache, 0, names),
+            (self._row_renderable_cache, 1, rows), (self._line_cache, 0, lines))
+        for cache, pick, wanted in caches:
             if not cache:
                 continue
             if pick == 0 and wanted is names:
