@@ -137,7 +137,7 @@ def _parse(path: Path, data: Any) -> Config:
 def load_config(path: str | None = None) -> Config:
     """Load the config file (``path``, else ``config_path()``); a missing default file = defaults."""
     explicit = path is not None
-    p = Path(path).expanduser() if explicit else config_path()
+    p = Path(path).expanduser() if path is not None else config_path()
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
