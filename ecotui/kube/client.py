@@ -14,7 +14,7 @@ import socket
 import ssl
 import tempfile
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Mapping, TypeVar
+from typing import Any, AsyncGenerator, AsyncIterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -272,7 +272,7 @@ class KubeClient:
 
     @asynccontextmanager
     async def watch(self, path: str, *, params: Params = None,
-                    timeout_seconds: int = 300) -> AsyncIterator[AsyncIterator[WatchEvent]]:
+                    timeout_seconds: int = 300) -> AsyncIterator[AsyncGenerator[WatchEvent, None]]:
         """WATCH. Use as `async with client.watch(path, params=...) as events: async for ev in events: ...`.
 
         Entering sends the request and raises mapped errors for an HTTP error status (410, 429, 403...), so
@@ -287,7 +287,7 @@ class KubeClient:
         finally:
             await resp.aclose()
 
-    async def _events(self, resp: httpx.Response, path: str) -> AsyncIterator[WatchEvent]:
+    async def _events(self, resp: httpx.Response, path: str) -> AsyncGenerator[WatchEvent, None]:
         buf = bytearray()
         try:
             async for chunk in resp.aiter_bytes():

@@ -32,7 +32,7 @@ import time
 from contextlib import aclosing
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Generic, Mapping, TypeVar
+from typing import Any, Callable, Generic, Mapping, Protocol, TypeVar
 
 import msgspec
 
@@ -43,7 +43,15 @@ from .models import ObjectMeta, Status
 from ..textsafe import one_line
 from .store import Connection, ConnState, Snapshot
 
-T = TypeVar("T")
+
+class _Cached(Protocol):
+    """What an informer caches: any object with metadata (a msgspec struct of models.py)."""
+
+    @property
+    def metadata(self) -> ObjectMeta: ...
+
+
+T = TypeVar("T", bound=_Cached)
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())  # never let logging's last-resort handler write over the TUI
 _versions = itertools.count(1)  # shared by all informers: versions never repeat across informers
@@ -259,7 +267,7 @@ class Informer(Generic[T]):
             new, rv = await self._list_progressively(params, limit)
         else:
             items, rv = await self.client.list(self.path, self._list_type, params=params, limit=limit)
-            new = {self._key(o.metadata): o for o in items}  # type: ignore[attr-defined]
+            new = {self._key(o.metadata): o for o in items}
             del items
         self.stats["lists"] += 1
         if self._newest is not None:
@@ -267,7 +275,7 @@ class Informer(Generic[T]):
         added = sum(1 for k in new if k not in old)
         deleted = sum(1 for k in old if k not in new)
         modified = sum(1 for k, o in new.items() if k in old
-                       and old[k].metadata.resourceVersion != o.metadata.resourceVersion)  # type: ignore[attr-defined]
+                       and old[k].metadata.resourceVersion != o.metadata.resourceVersion)
         self.last_resync = Resync(added, modified, deleted)
         self._items = new
         self.resource_version = rv
@@ -288,7 +296,7 @@ class Informer(Generic[T]):
                 q.pop("resourceVersion", None)
                 q.pop("resourceVersionMatch", None)
                 q["continue"] = cont
-            page = await self.client.get(self.path, self._list_type, params=q)
+            page: Any = await self.client.get(self.path, self._list_type, params=q)  # a *List struct
             for o in page.items:
                 new[self._key(o.metadata)] = o
             self._data_version = next(_versions)
@@ -346,7 +354,7 @@ class Informer(Generic[T]):
         except msgspec.DecodeError as e:
             raise ApiError(f"{self.client.server}: malformed {type_} event in the {self.kind} watch: "
                            f"{one_line(str(e), 120)}", status=200) from None
-        meta: ObjectMeta = obj.metadata  # type: ignore[attr-defined]
+        meta: ObjectMeta = obj.metadata
         key = self._key(meta)
         if type_ == "DELETED":
             self._items.pop(key, None)
