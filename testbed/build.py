@@ -1,7 +1,8 @@
 """Build the testbed binaries from the Go module proxy into a version-keyed cache.
 
 Usage: python -m testbed build [--k9s]. `up` calls this when the cache is missing.
-Each step prints what it runs; a failure names the exact failing step.
+Each step prints what it runs (without the long linker flags) and a progress line every PROGRESS_EVERY seconds;
+a failure names the exact failing step and shows the end of its output.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,13 +37,36 @@ def _go_env() -> dict[str, str]:
     return env
 
 
+PROGRESS_EVERY = 20.0  # seconds between "still running" lines while a step runs
+
+
+def _short(cmd: list[str]) -> str:
+    """The command without its (long) linker flags, at most ~100 characters."""
+    text = " ".join(a for a in cmd if not a.startswith("-ldflags"))
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
 def _run(step: str, cmd: list[str], cwd: Path) -> None:
-    print(f"[testbed build] {step}: {' '.join(cmd[:6])}{' …' if len(cmd) > 6 else ''}", flush=True)
+    print(f"[testbed build] {step}: {_short(cmd)}", flush=True)
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=cwd, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.splitlines()[-40:])
-        raise BuildError(f"step '{step}' failed (exit {proc.returncode}) in {cwd}:\n{tail}")
+    with tempfile.TemporaryFile("w+", errors="replace") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=_go_env(), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True)
+        try:
+            while True:
+                try:
+                    rc = proc.wait(timeout=PROGRESS_EVERY)
+                    break
+                except subprocess.TimeoutExpired:
+                    print(f"[testbed build] {step}: still running ({time.monotonic() - t0:.0f}s)", flush=True)
+        except BaseException:  # Ctrl-C: do not leave the go toolchain running
+            proc.kill()
+            proc.wait()
+            raise
+        if rc != 0:
+            out.seek(0)
+            tail = "\n".join(out.read().splitlines()[-40:])
+            raise BuildError(f"step '{step}' failed (exit {rc}) after {time.monotonic() - t0:.0f}s in {cwd}:\n{tail}")
     print(f"[testbed build] {step}: ok in {time.monotonic() - t0:.0f}s", flush=True)
 
 
@@ -82,6 +107,7 @@ def build(with_k9s: bool = False) -> Path:
         for f in tmp.iterdir():
             f.replace(out / f.name)
         (out.parent / "BUILD_SECONDS").write_text(f"{time.monotonic() - t0:.0f}\n")
+        print(f"[testbed build] all binaries built in {time.monotonic() - t0:.0f}s", flush=True)
     if with_k9s and not versions.k9s_path().is_file():
         build_k9s()
     return out
