@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import procstat
-from .events import PodEventStream
+from .events import PatchStream
 from .tmux import MAX_POLLS, Tmux
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
@@ -100,7 +100,7 @@ class KeypressResult:
         return xs[k]
 
 
-def measure(t: Tmux, cal: Calibration, stream: PodEventStream, min_presses: int = 100,
+def measure(t: Tmux, cal: Calibration, stream: PatchStream, min_presses: int = 100,
             min_seconds: float = 30.0, max_seconds: float = 90.0, interval: float = 0.2,
             down: str = "Down", up: str = "Up") -> KeypressResult:
     """Press keys every `interval` while `stream` runs; the caller has started nothing yet."""
@@ -160,3 +160,73 @@ def _resync(t: Tmux, cal: Calibration) -> bool:
     wait_quiet(t, 0.3, 3)
     s = t.capture(True).lines
     return (sig(s[cal.row]), sig(s[cal.row + 1])) != cal.at_lower
+
+
+# ---- a view opened with the `:` command prompt (k9s style), e.g. `:deploy` ---------------------------------
+
+# ecotui "Deployments · 12" (its pane-title style), k9s "deployments(all)[12]"
+DEPLOY_TITLE = re.compile(r"\b[Dd]eployments?\b\s*(?:\([^)\n]{0,40}\)\s*)?(?:·\s*|\[)([\d,]+)")
+
+
+@dataclass
+class ViewOpen:
+    ok: bool
+    seconds: float = 0.0          # Enter → title with a count (and no "loading")
+    rows: int | None = None
+    reason: str = ""
+    screen: str = ""
+
+
+def view_count(text: str, title: re.Pattern[str] = DEPLOY_TITLE) -> int | None:
+    """Rows the view's title reports, or None while absent or loading."""
+    for line in text.splitlines():
+        m = title.search(line)
+        if m and "loading" not in line[m.start():]:
+            return int(m.group(1).replace(",", ""))
+    return None
+
+
+def open_view(t: Tmux, command: str = "deploy", title: re.Pattern[str] = DEPLOY_TITLE,
+              timeout: float = 20.0) -> ViewOpen:
+    """Type `:<command>` Enter; wait until the view's title shows a row count that holds for 0.5 s."""
+    wait_quiet(t, 0.3, 5)
+    t.send_keys(":")
+    wait_quiet(t, 0.3, 3)
+    t.send_keys(*command)     # one character per key: literal, never a tmux key name
+    wait_quiet(t, 0.3, 3)
+    t0 = t.send_keys("Enter")
+    deadline = t0 + timeout
+    seen: tuple[int, float] | None = None
+    text = ""
+    for _ in range(MAX_POLLS):
+        s = t.capture()
+        text = s.text
+        n = view_count(text, title)
+        if n is not None:
+            if seen is None or seen[0] != n:
+                seen = (n, s.t)
+            elif s.t - seen[1] >= 0.5:
+                if n < 2:
+                    return ViewOpen(False, seen[1] - t0, n, f"the view lists {n} row(s): the cursor needs two", text)
+                return ViewOpen(True, seen[1] - t0, n, "", text)
+        else:
+            seen = None
+        if s.t > deadline or t.pane_dead():
+            break
+        t.wait_output(0.05)
+    first = next((ln.strip() for ln in text.splitlines()[::-1] if ln.strip()), "")
+    return ViewOpen(False, 0.0, None, f"`:{command}` + Enter showed no Deployments title with a count within "
+                    f"{timeout:.0f} s (last screen line: {first[:160]!r})", text)
+
+
+def go_back(t: Tmux, count, key: str = "Escape", timeout: float = 5.0) -> bool:
+    """Press `key`; True once `count(screen)` (the pods table's count) is shown again."""
+    t.send_keys(key)
+    deadline = time.monotonic() + timeout
+    for _ in range(MAX_POLLS):
+        if count(t.capture().text) is not None:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        t.wait_output(0.05)
+    return False

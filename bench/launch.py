@@ -1,8 +1,9 @@
-"""Launch → complete pods table: ecotui and k9s (in tmux) against the raw `kubectl get pods -A -o json`.
+"""Launch → complete pods table: ecotui and k9s (both refresh modes, in tmux), and the baselines: the raw paged
+fetch (physical floor, bench/rawfetch.py), `kubectl get pods -A` (Table output) and `kubectl get pods -A -o json`.
 
-Runs are interleaved (kubectl, k9s, ecotui in a rotating order, N rounds) after one discarded warm-up round
-(discovery caches, page cache). The expected pod count is read from the API server (admin identity, not
-audited) right before each launch (and again every 5 s while a shown count does not match); a table counts
+`python -m bench.launch` runs launches only: interleaved rounds (rotating order) after one discarded warm-up
+round (discovery caches, page cache); bench/run_all.py does the full cycle. The expected pod count is read
+from the API server (admin identity, not audited) right before each launch (and again every 5 s while a shown count does not match); a table counts
 as complete when its title shows that count (± a small tolerance for pods other tests create or delete
 meanwhile) and, for ecotui, no longer says "loading…".
 
@@ -57,9 +58,13 @@ class Tool:
 
 def tools(env: BenchEnv) -> dict[str, Tool]:
     return {
-        "k9s": Tool("k9s", env.k9s_argv(), env.k9s_env(), "k9s/", k9s_count),
+        "k9s": Tool("k9s", env.k9s_argv(), env.k9s_env("k9s"), "k9s/", k9s_count),
+        "k9s-1s": Tool("k9s-1s", env.k9s_argv(), env.k9s_env("k9s-1s"), "k9s/", k9s_count),
         "ecotui": Tool("ecotui", env.ecotui_argv(), env.ecotui_env(), "ecotui/", ecotui_count, ("2",)),
     }
+
+
+BASELINES = ("raw", "kubectl", "kubectl-json")
 
 
 def expected_pods() -> int:
@@ -116,14 +121,27 @@ def stop(l: Launched) -> None:
         raise RuntimeError(f"{l.tool} (pid {l.pid}) did not exit after its tmux server was killed")
 
 
-def kubectl_fetch(env: BenchEnv) -> float:
+def kubectl_get(env: BenchEnv, json_output: bool) -> float:
+    """Wall time of `kubectl get pods -A` (server-side Table, 500-item pages) or `... -o json` (full objects,
+    decoded and re-encoded by kubectl), stdout discarded."""
+    argv = [str(env.kubectl), "get", "pods", "-A"] + (["-o", "json"] if json_output else [])
     t0 = time.monotonic()
-    p = subprocess.run([str(env.kubectl), "get", "pods", "-A", "-o", "json"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, env=env.kubectl_env(), timeout=300)
+    p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env.kubectl_env(), timeout=300)
     dt = time.monotonic() - t0
     if p.returncode != 0:
-        raise RuntimeError(f"kubectl get pods failed: {p.stderr.decode()[:500]}")
+        raise RuntimeError(f"{' '.join(argv[1:])} failed: {p.stderr.decode()[:500]}")
     return dt
+
+
+def baseline(env: BenchEnv, name: str) -> tuple[float, dict]:
+    """Seconds for one baseline, and what it saw."""
+    if name == "raw":
+        from . import rawfetch
+        r = rawfetch.fetch(env.kubeconfig)
+        return r.seconds, r.as_dict()
+    if name in ("kubectl", "kubectl-json"):
+        return kubectl_get(env, name == "kubectl-json"), {}
+    raise ValueError(f"unknown baseline {name!r}")
 
 
 @dataclass
@@ -140,11 +158,11 @@ class LaunchResults:
         return statistics.median(xs) if xs else None
 
 
-def run(env: BenchEnv, runs: int = 5, names: tuple[str, ...] = ("kubectl", "k9s", "ecotui"),
+def run(env: BenchEnv, runs: int = 5, names: tuple[str, ...] = ("raw", "kubectl", "kubectl-json", "k9s", "ecotui"),
         log: Callable[[str], None] = print, max_errors: int = 2) -> LaunchResults:
     """One discarded warm-up round, then `runs` interleaved rounds (the order rotates every round)."""
     ts = tools(env)
-    res = LaunchResults(runs, {n: [] for n in names}, {n: [] for n in names if n != "kubectl"},
+    res = LaunchResults(runs, {n: [] for n in names}, {n: [] for n in names if n not in BASELINES},
                         errors={n: [] for n in names})
     for rnd in range(runs + 1):
         order = names[rnd % len(names):] + names[:rnd % len(names)]
@@ -153,15 +171,15 @@ def run(env: BenchEnv, runs: int = 5, names: tuple[str, ...] = ("kubectl", "k9s"
                 continue
             shown = None
             try:
-                if name == "kubectl":
-                    secs = kubectl_fetch(env)
+                if name in BASELINES:
+                    secs, _ = baseline(env, name)
                 else:
                     exp = expected_pods()
                     res.expected.append(exp)
                     l = launch(ts[name], exp)
                     secs, shown = l.seconds, l.shown
                     stop(l)
-            except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as e:
+            except Exception as e:  # noqa: BLE001 — one failed launch must not end the rounds
                 res.errors[name].append(f"round {rnd}: {e}")
                 log(f"[launch] round {rnd} {name}: FAILED: {str(e)[:2000]}")
                 continue
@@ -180,7 +198,7 @@ def run(env: BenchEnv, runs: int = 5, names: tuple[str, ...] = ("kubectl", "k9s"
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--tools", default="kubectl,k9s,ecotui")
+    ap.add_argument("--tools", default="raw,kubectl,kubectl-json,k9s,k9s-1s,ecotui")
     ap.add_argument("--workdir", default="/tmp/ecotui-bench")
     a = ap.parse_args()
     env = prepare(Path(a.workdir))

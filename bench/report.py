@@ -1,32 +1,19 @@
-"""Render docs/benchmarks.md from one run's results (a JSON-able dict made by bench.run_all).
+"""Render docs/benchmarks.md from one run's results (the dict bench.run_all saves in bench/results/).
 
     python -m bench.report bench/results/<run>.json [--out docs/benchmarks.md]   # re-render a saved run
+
+Pure: no testbed, no tmux; statistics come from bench/stats.py.
 """
 from __future__ import annotations
 
-import os
-import platform
+import json
 from pathlib import Path
 from typing import Any
 
-TARGETS = {
-    "vs_kubectl": 1.5, "vs_k9s": 0.5, "rss_mib": 150.0, "idle_cpu_pct": 2.0, "relists": 0, "p99_ms": 100.0,
-}
+from . import stats
+from .stats import LABELS, METRICS, SHORT, TUIS
 
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        mem_kib = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                       if x.startswith("MemTotal:"))
-    except (OSError, StopIteration):
-        mem_kib = 0
-    return {"nproc": os.cpu_count(), "cpu": model, "mem_gib": round(mem_kib / 2**20, 1),
-            "kernel": platform.release(), "os": platform.platform()}
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _f(x: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
@@ -35,165 +22,326 @@ def _f(x: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
     return fmt.format(x) + unit
 
 
-def _pf(ok: bool | None) -> str:
-    return "—" if ok is None else ("**pass**" if ok else "**FAIL**")
+def cell(s: dict[str, Any] | None, fmt: str) -> str:
+    """'median (min–max)' of a summary; just the value for a single run."""
+    if not s:
+        return "—"
+    if s["n"] == 1 or s["min"] == s["max"]:
+        return fmt.format(s["median"])
+    return f"{fmt.format(s['median'])} ({fmt.format(s['min'])}–{fmt.format(s['max'])})"
 
 
-def _le(x: float | None, target: float) -> bool | None:
-    return None if x is None else x <= target
+def ratio_cell(summary: dict[str, Any], rounds: list[dict[str, Any]], metric: str, num: str, den: str) -> str:
+    q = stats.median_ratio(summary, metric, num, den)
+    if q is None:
+        return "—"
+    per = stats.round_ratios(rounds, metric, num, den)
+    if len(per) > 1 and min(per) != max(per):
+        return f"{q:.2f}× ({min(per):.2f}–{max(per):.2f})"
+    return f"{q:.2f}×"
 
 
-def render(r: dict[str, Any]) -> str:
-    m, v, sc, la = r["machine"], r["versions"], r["scale"], r["launch"]
-    res, kp = r.get("resources", {}), r.get("keypress", {})
-    e_res, k_res = res.get("ecotui") or {}, res.get("k9s") or {}
-    e_kp, k_kp = kp.get("ecotui") or {}, kp.get("k9s") or {}
-    med = la["median"]
-    ratio_kubectl, ratio_k9s = la.get("ratio_kubectl"), la.get("ratio_k9s")
+def provenance_lines(r: dict[str, Any]) -> list[str]:
+    g, m, g_end = r.get("git") or {}, r["machine"], r.get("git_end") or {}
+    head = g.get("head")
+    if g.get("dirty") is None:
+        tree = "**work tree state unknown** (" + str(g.get("error", "git failed")) + ")"
+    elif g["dirty"]:
+        code = g.get("dirty_code_count", 0)
+        tree = (f"**work tree DIRTY at run time**: {g.get('dirty_count')} modified/untracked paths"
+                f" ({code} of them in the measured program: ecotui/, keymaps, themes, pyproject)"
+                if code else f"**work tree DIRTY at run time**: {g.get('dirty_count')} modified/untracked paths, "
+                             f"none in the measured program (ecotui/, keymaps, themes, pyproject)")
+    else:
+        tree = "work tree clean"
+    lines = [f"> **Run of {r['date']}** · commit **`{head or 'unknown'}`** · {tree}  ",
+             f"> Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_gib']} GiB RAM, Linux {m['kernel']} · "
+             f"{r['params']['runs']} complete run(s): every number is the **median** over the runs, with the "
+             f"**min–max** in brackets · {_f(r.get('duration_s') and r['duration_s'] / 60, '{:.0f}')} min in all"]
+    if g_end.get("head") and head and g_end["head"] != head:
+        lines.append(f"> **HEAD moved during the run**: it was `{g_end['head']}` at the end.")
+    return lines
+
+
+def _pf(t: dict[str, Any]) -> str:
+    if t["result"] == "NOT MEASURED":
+        return f"**NOT MEASURED**: {t.get('reason', '')}"
+    return f"**{t['result']}**"
+
+
+def targets_table(targets: list[dict[str, Any]]) -> list[str]:
+    L = ["| Target (ecotui) | Limit | Checked value | Runs (min–max) | Result |", "| --- | --- | --- | --- | --- |"]
+    for t in targets:
+        ratio = t["id"].startswith("launch_vs")
+        fmt = "{:.2f}×" if ratio else ("{:.0f}" if t["id"] in ("rss", "idle_lists") or "p99" in t["id"] else "{:.2f}")
+        limit = f"≤ {t['limit']:g}×" if ratio else (f"= {t['limit']:g}" if t["id"] == "idle_lists" else f"≤ {t['limit']:g}")
+        stat = "median" if t["stat"] == "median" else "max over runs"
+        spread = "—" if not t.get("spread") else f"{fmt.format(t['spread'][0])}–{fmt.format(t['spread'][1])}"
+        L.append(f"| {t['label']} | {limit} | {_f(t['value'], fmt)} ({stat}) | {spread} | {_pf(t)} |")
+    n_fail = sum(t["result"] == "FAIL" for t in targets)
+    n_nm = sum(t["result"] == "NOT MEASURED" for t in targets)
+    L.append("")
+    L.append(f"**{len(targets) - n_fail - n_nm} of {len(targets)} targets pass**"
+             + (f", {n_fail} fail" if n_fail else "") + (f", {n_nm} not measured" if n_nm else "") + ".")
+    return L
+
+
+def render(r: dict[str, Any], previous: list[dict[str, Any]] | None = None) -> str:
+    if r.get("schema") != 2:
+        raise ValueError("results from before the 'honest baselines' harness (no schema 2): "
+                         "render them with the bench/report.py of their own commit")
+    rounds = r["rounds"]
+    summary = stats.summarize_rounds(rounds)
+    targets = stats.evaluate(rounds)
+    names = [n for n in stats.TOOL_ORDER if n in (r.get("tools") or {})]
+    tuis = [n for n in TUIS if n in names]
+    v, sc, p = r["versions"], r["scale"], r["params"]
     L: list[str] = []
     a = L.append
     a("# Benchmarks")
     a("")
-    a(f"Generated by `python -m bench.run_all` — do not edit by hand. Run of **{r['date']}** "
-      f"({r['duration_s'] / 60:.0f} min in all).")
+    a("Generated by `python -m bench.run_all` (bench/report.py) — do not edit by hand.")
     a("")
-    a("## Machine and versions")
+    L.extend(provenance_lines(r))
     a("")
-    a(f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB RAM, Linux {m['kernel']}; "
-      f"the testbed's control plane (kube-apiserver, etcd, KWOK, controllers, Prometheus, Loki, log generator) "
-      f"runs on the same machine.")
-    a(f"- ecotui: {v['ecotui']} (Python {v['python']}); k9s: {v['k9s']}; kubectl: {v['kubectl']}; "
-      f"Kubernetes: {v['kubernetes']}.")
-    a(f"- Testbed scale: {sc['nodes']} nodes, {sc['pods']} pods in all namespaces — the bench pods, the EcoTrack "
-      f"scenario's pods, and the scenario's DaemonSet pods, which also land on every bench node "
+    a(f"- Versions: ecotui {v.get('ecotui')} (Python {v.get('python')}); k9s {v.get('k9s')}; kubectl {v.get('kubectl')}; "
+      f"Kubernetes {v.get('kubernetes')}.")
+    a(f"- Testbed: {sc['nodes']} nodes, {sc['pods']} pods in all namespaces, {sc.get('deployments', '?')} deployments "
       f"({sc['bench_nodes']} bench nodes / {sc['bench_pods']} bench pods from "
-      f"`python -m testbed scale --nodes {sc['want_nodes']} --pods {sc['want_pods']}`, which took "
-      f"{_f(sc.get('scale_seconds'), '{:.0f}', ' s')}{'; ' + r['scale_note'] if r.get('scale_note') else ''}).")
+      f"`python -m testbed scale --nodes {sc['want_nodes']} --pods {sc['want_pods']}`"
+      f"{', which took ' + _f(sc.get('scale_seconds'), '{:.0f}', ' s') if sc.get('scale_seconds') else ''}"
+      f"{'; ' + r['scale_note'] if r.get('scale_note') else ''}). The control plane (kube-apiserver, etcd, KWOK, "
+      f"controllers, Prometheus, Loki, log generator) runs on the same machine as the tools.")
     a("")
-    a("## Results")
+    a("## Targets")
     a("")
-    a("| Measure | ecotui | k9s | kubectl | Target | Result |")
-    a("| --- | --- | --- | --- | --- | --- |")
-    a(f"| Launch → complete pods table, median of {la['runs']} (s) | {_f(med.get('ecotui'))} | "
-      f"{_f(med.get('k9s'))} | {_f(med.get('kubectl'))} (raw `get pods -A -o json`) | | |")
-    a(f"| ecotui ÷ raw kubectl fetch | {_f(ratio_kubectl, '{:.2f}', '×')} | | | ≤ {TARGETS['vs_kubectl']}× | "
-      f"{_pf(_le(ratio_kubectl, TARGETS['vs_kubectl']))} |")
-    a(f"| ecotui ÷ k9s | {_f(ratio_k9s, '{:.2f}', '×')} | | | ≤ {TARGETS['vs_k9s']}× | "
-      f"{_pf(_le(ratio_k9s, TARGETS['vs_k9s']))} |")
-    e_rss = e_res.get("rss_after_load_mib")
-    a(f"| RSS after load (MiB; peak during idle) | {_f(e_rss, '{:.0f}')} ({_f(e_res.get('rss_peak_mib'), '{:.0f}')}) | "
-      f"{_f(k_res.get('rss_after_load_mib'), '{:.0f}')} ({_f(k_res.get('rss_peak_mib'), '{:.0f}')}) | | "
-      f"≤ {TARGETS['rss_mib']:.0f} | {_pf(_le(e_rss, TARGETS['rss_mib']))} |")
-    e_cpu = e_res.get("idle_cpu_pct")
-    a(f"| Idle CPU over {_f(e_res.get('idle_seconds'), '{:.0f}')} s (% of one core) | {_f(e_cpu)} | "
-      f"{_f(k_res.get('idle_cpu_pct'))} | | ≤ {TARGETS['idle_cpu_pct']} | {_pf(_le(e_cpu, TARGETS['idle_cpu_pct']))} |")
-    a(f"| API requests per minute, idle (audit log) | {_f(e_res.get('requests_per_minute'), '{:.1f}')} | "
-      f"{_f(k_res.get('requests_per_minute'), '{:.1f}')} | | | |")
-    e_rl = e_res.get("idle_pod_lists")
-    a(f"| Pod LISTs (re-lists) while idle | {_f(e_rl, '{}')} | {_f(k_res.get('idle_pod_lists'), '{}')} | | 0 | "
-      f"{_pf(None if e_rl is None else e_rl == 0)} |")
-    a(f"| Requests during load (pod LISTs) | {_f(e_res.get('load_requests'), '{}')} ({_f(e_res.get('load_pod_lists'), '{}')}) | "
-      f"{_f(k_res.get('load_requests'), '{}')} ({_f(k_res.get('load_pod_lists'), '{}')}) | | | |")
-    e_p99 = e_kp.get("p99_ms")
-    a(f"| Keypress → repaint p50 / p95 / p99 (ms) under ~{_f(e_kp.get('stream_rate'), '{:.0f}')} pod events/s | "
-      f"{_f(e_kp.get('p50_ms'), '{:.0f}')} / {_f(e_kp.get('p95_ms'), '{:.0f}')} / {_f(e_p99, '{:.0f}')} | "
-      f"{_f(k_kp.get('p50_ms'), '{:.0f}')} / {_f(k_kp.get('p95_ms'), '{:.0f}')} / {_f(k_kp.get('p99_ms'), '{:.0f}')} | | "
-      f"p99 ≤ {TARGETS['p99_ms']:.0f} | {_pf(_le(e_p99, TARGETS['p99_ms']))} |")
-    a(f"| Keypresses measured (missed > {2000} ms) | {_f(e_kp.get('detected'), '{}')} ({_f(e_kp.get('missed'), '{}')}) | "
-      f"{_f(k_kp.get('detected'), '{}')} ({_f(k_kp.get('missed'), '{}')}) | | ≥ 100 | |")
+    L.extend(targets_table(targets))
     a("")
-    a("### Launch runs (seconds, in run order; warm-up round discarded)")
+    a("## What each subject measures")
     a("")
-    a("| Tool | Warm-up | Runs | Median | Rows shown |")
-    a("| --- | --- | --- | --- | --- |")
-    for name in ("kubectl", "k9s", "ecotui"):
-        xs = la["samples"].get(name) or []
-        shown = la["shown"].get(name) or []
-        a(f"| {name} | {_f(la['warmup'].get(name))} | {', '.join(f'{x:.2f}' for x in xs) or '—'} | "
-          f"{_f(med.get(name))} | {', '.join(str(s) for s in shown) or ('(JSON fetch)' if name == 'kubectl' else '—')} |")
-    a(f"\nExpected pod counts read before each launch: {', '.join(str(x) for x in la['expected'])}.")
-    errs = {k: x for k, x in la.get("errors", {}).items() if x}
-    if errs or r.get("errors"):
+    for n in names:
+        a(f"- **{LABELS[n]}** — {WHAT[n]}")
+    k9s_note = k9s_refresh_note(r)
+    if k9s_note:
         a("")
-        a("### Errors")
+        a(k9s_note)
+    a("")
+    a(f"## Launch → complete pods table (seconds; median (min–max) of {p['runs']} run(s))")
+    a("")
+    a("| Subject | Median (min–max) | × raw paged fetch | ecotui ÷ this |")
+    a("| --- | --- | --- | --- |")
+    ls = summary.get("launch_s", {})
+    for n in names:
+        a(f"| {LABELS[n]} | {cell(ls.get(n), '{:.2f}')} | {ratio_cell(summary, rounds, 'launch_s', n, 'raw') if n != 'raw' else '1×'} | "
+          f"{ratio_cell(summary, rounds, 'launch_s', 'ecotui', n) if n != 'ecotui' else ''} |")
+    a("")
+    a("Ratios are of the medians; in brackets the range of the same ratio within each run.")
+    a("")
+    a(f"## In the TUI (median (min–max) of {p['runs']} run(s))")
+    a("")
+    a("| Measure | " + " | ".join(SHORT[n] for n in tuis) + " | " +
+      " | ".join(f"ecotui ÷ {SHORT[k]}" for k in tuis if k != "ecotui") + " |")
+    a("| --- " * (1 + len(tuis) + sum(k != "ecotui" for k in tuis)) + "|")
+    rows = [("rss_mib", "RSS after load (MiB)"), ("rss_peak_mib", "RSS peak during idle (MiB)"),
+            ("idle_cpu_pct", f"Idle CPU over {p['idle_s']:.0f} s (% of one core)"),
+            ("idle_req_per_min", "API requests per minute, idle (audit log)"),
+            ("idle_lists", "LIST requests while idle (re-lists)"), ("idle_pod_lists", "… of which pod LISTs"),
+            ("load_requests", "Requests during launch"),
+            ("key_p50_ms", f"Keypress → repaint p50, pods view (ms), ~{p['rate']:.0f} pod events/s"),
+            ("key_p95_ms", "… p95 (ms)"), ("key_p99_ms", "… p99 (ms)"),
+            ("deploy_p50_ms", f"Keypress → repaint p50, Deployments view `:deploy` (ms), ~{p.get('deploy_rate', 0):.0f} deployment patches/s"),
+            ("deploy_p95_ms", "… p95 (ms)"), ("deploy_p99_ms", "… p99 (ms)")]
+    for metric, label in rows:
+        fmt = METRICS[metric][3]
+        cells = []
+        for n in tuis:
+            s = (summary.get(metric) or {}).get(n)
+            why = stats.not_measured(rounds, METRICS[metric][0], n) if s is None else []
+            cells.append(cell(s, fmt) if s or not why else f"not measured: {'; '.join(dict.fromkeys(why))}")
+        rat = [ratio_cell(summary, rounds, metric, "ecotui", k) for k in tuis if k != "ecotui"]
+        a(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(rat) + " |")
+    a("")
+    L.extend(per_run(r, names, tuis))
+    L.extend(errors(r))
+    if previous:
+        a("## Previous runs (older harness)")
         a("")
-        for k, xs in errs.items():
-            for x in xs:
-                a(f"- launch {k}: `{x.splitlines()[0][:300]}`")
-        for x in r.get("errors", []):
-            a(f"- {x.splitlines()[0][:300]}")
-    a("")
-    a("### Details")
-    a("")
-    for name, d in (("ecotui", e_res), ("k9s", k_res)):
-        if d:
-            a(f"- {name} idle requests by verb: {d.get('idle_by_verb')}; during load: {d.get('load_by_verb')}; "
-              f"TCP peers: {', '.join(d.get('peers') or []) or 'none'} "
-              f"({'127.0.0.1 only' if d.get('loopback_only') else 'NOT loopback only'}).")
-            if d.get("idle_samples"):
-                a(f"  Idle requests seen: {'; '.join(f'`{x}`' for x in d['idle_samples'][:6])}.")
-    for name, d in (("ecotui", e_kp), ("k9s", k_kp)):
-        if d:
-            a(f"- {name} keypress run: {d['presses']} presses in {d['seconds']:.0f} s, pod patches "
-              f"{d['stream_ok']} ok / {d['stream_failed']} failed ({d['stream_rate']:.1f}/s); "
-              f"{d.get('over_100ms', '?')} presses took over 100 ms (max {_f(d.get('max_ms'), '{:.0f}')} ms); detection error "
-              f"median {d['resolution_p50_ms']:.1f} ms, max {d['resolution_max_ms']:.1f} ms; CPU during the run: "
-              f"{name} {d['tool_cpu_pct']:.0f} %, tmux {d['tmux_cpu_pct']:.0f} %, bench driver + event generator "
-              f"{d['bench_cpu_pct']:.0f} % (of one core; the machine has {m['nproc']}).")
-    a("")
-    a(METHOD.format(runs=la["runs"], tol=r["params"]["tolerance"], idle=r["params"]["idle_s"],
-                    rate=r["params"]["rate"], width=r["params"]["width"], height=r["params"]["height"],
-                    capture_ms=r["params"].get("capture_ms") or 0.0))
+        a("Kept in `bench/results/` for the record. They measured one launch series against `kubectl get pods -A "
+          "-o json` only (so \"ecotui at 0.20× kubectl\" compared against kubectl's own decode/re-encode of the "
+          "JSON, not against the cost of fetching the list), ran k9s at its default 2 s refresh without saying so, "
+          "did the RSS/idle/keypress cycle once, and recorded no commit id.")
+        a("")
+        for q in previous:
+            a(f"- {q['file']} ({q['date']}, {q['pods']} pods): launch medians ecotui {_f(q['ecotui'])} s, "
+              f"k9s {_f(q['k9s'])} s, `kubectl -o json` {_f(q['kubectl'])} s.")
+        a("")
+    a(METHOD.format(runs=p["runs"], tol=p["tolerance"], idle=p["idle_s"], rate=p["rate"],
+                    deploy_rate=p.get("deploy_rate", 0), width=p["width"], height=p["height"],
+                    capture_ms=p.get("capture_ms") or 0.0))
     return "\n".join(L) + "\n"
+
+
+WHAT = {
+    "raw": "the physical floor, not a tool: `GET /api/v1/pods?limit=500` then `&continue=…` until done, with the "
+           "tools' credentials and `Accept: application/json` + httpx's default Accept-Encoding (as ecotui sends "
+           "them), bodies read off the socket still compressed and discarded; only each page's first bytes are "
+           "decompressed until the list's `metadata` object (which precedes `items`) is complete, and only that "
+           "object is parsed, for `metadata.continue`. No item is decoded (bench/rawfetch.py). Whatever a client "
+           "does on top of this is its own cost.",
+    "kubectl": "`kubectl get pods -A >/dev/null`: the server renders a Table (500 rows per page) and kubectl "
+               "prints it — what an engineer types to see the pods.",
+    "kubectl-json": "`kubectl get pods -A -o json >/dev/null`: fetches every full object, decodes it and "
+                    "re-encodes ~all of it as JSON — mostly kubectl's own JSON work, not a floor (the old "
+                    "baseline).",
+    "ecotui": "`python -m ecotui -A` in tmux, from the keystroke that starts it until the pods title shows the "
+              "full count without `loading…`.",
+    "k9s": "`k9s -A -c pods` in tmux with `refreshRate` not set in its config (k9s's default tick, 2 s).",
+    "k9s-1s": "the same with `refreshRate: 1` in its config.",
+}
+
+
+def k9s_refresh_note(r: dict[str, Any]) -> str:
+    kr = r.get("k9s_refresh") or {}
+    if "k9s-1s" not in kr:
+        return ""
+    capped = kr["k9s-1s"].get("capped_warning_in_log")
+    return ("Note on `refreshRate: 1`: k9s v0.50 clamps any refresh rate below 2 s to 2 s (`GetRefreshRate` in its "
+            "internal/config/k9s.go) and logs \"Refresh rate is below minimum, capping to minimum value\"; "
+            + ("that warning **is** in this run's k9s log, so both k9s rows ran with a 2 s tick: they differ by "
+               "noise only." if capped else
+               "that warning was **not** found in this run's k9s log (check the k9s version)."))
+
+
+def per_run(r: dict[str, Any], names: list[str], tuis: list[str]) -> list[str]:
+    rounds = r["rounds"]
+    L = ["## Per run", "", "| Subject | Warm-up (discarded) | " + " | ".join(f"Run {x['round']}" for x in rounds) + " |",
+         "| --- " * (2 + len(rounds)) + "|"]
+    for n in names:
+        vals = []
+        for x in rounds:
+            s = _f(x["launch"].get(n))
+            if n in x.get("shown", {}):
+                s += f" ({x['shown'][n]} rows)"
+            vals.append(s)
+        L.append(f"| {SHORT[n]} | {_f((r.get('warmup') or {}).get(n))} | " + " | ".join(vals) + " |")
+    L.append("")
+    L.append("Run order (rotating): " + "; ".join(f"run {x['round']}: {', '.join(SHORT.get(n, n) for n in x['order'])}"
+                                                 for x in rounds) + ".")
+    info = [(x["round"], x.get("baseline_info", {}).get("raw")) for x in rounds]
+    info = [(i, d) for i, d in info if d]
+    if info:
+        i, d = info[0]
+        L.append(f"Raw fetch (run {i}): {d['pages']} pages, {d['wire_bytes'] / 2**20:.1f} MiB on the wire "
+                 f"(Content-Encoding {d['encoding']}), {d['pods'] if d['pods'] is not None else '?'} pods per the "
+                 f"first page's remainingItemCount, {d['head_bytes']} bytes decompressed and looked at in all.")
+    L.append("")
+    for x in rounds:
+        for n in tuis:
+            res = x["resources"].get(n)
+            if res:
+                L.append(f"- Run {x['round']} {SHORT[n]}: idle requests by verb {res.get('idle_by_verb')}; during launch "
+                         f"{res.get('load_by_verb')}; TCP peers {', '.join(res.get('peers') or []) or 'none'} "
+                         f"({'loopback only' if res.get('loopback_only') else 'NOT loopback only'}).")
+            for key, view in (("keypress", "pods"), ("keypress_deploy", "Deployments")):
+                d = x.get(key, {}).get(n)
+                if not d:
+                    continue
+                if d.get("not_measured"):
+                    L.append(f"- Run {x['round']} {SHORT[n]} {view} keypresses: not measured: {d['not_measured']}")
+                    continue
+                extra = ""
+                if key == "keypress_deploy":
+                    extra = (f"; view opened in {_f(d.get('open_seconds'))} s with {d.get('rows')} rows, "
+                             f"{d.get('deployments_patched')} deployments patched, Escape back to pods "
+                             f"{'ok' if d.get('back_ok') else 'FAILED'}")
+                g = lambda k, fmt="{:.0f}": _f(d.get(k), fmt)  # noqa: E731
+                L.append(f"- Run {x['round']} {SHORT[n]} {view} keypresses: {g('presses')} presses in {g('seconds')} s, "
+                         f"{g('missed')} missed, {g('over_100ms')} over 100 ms (max {g('max_ms')} ms); "
+                         f"patches {g('stream_ok')} ok / {g('stream_failed')} failed ({g('stream_rate', '{:.1f}')}/s); "
+                         f"detection error median {g('resolution_p50_ms', '{:.1f}')} ms; CPU {n} "
+                         f"{g('tool_cpu_pct')} %, tmux {g('tmux_cpu_pct')} %, driver {g('bench_cpu_pct')} %"
+                         + extra + ".")
+    L.append("")
+    return L
+
+
+def errors(r: dict[str, Any]) -> list[str]:
+    errs = list(r.get("errors") or []) + [f"run {x['round']}: {e}" for x in r["rounds"] for e in x.get("errors", [])]
+    if not errs:
+        return []
+    return ["## Errors", ""] + [f"- `{e.splitlines()[0][:300]}`" for e in errs] + [""]
+
+
+def previous_runs(results_dir: Path = RESULTS, exclude: Path | None = None) -> list[dict[str, Any]]:
+    """The saved results of the older harness (no schema 2), for the report's short history."""
+    out = []
+    for f in sorted(results_dir.glob("*.json")):
+        if exclude is not None and f.resolve() == Path(exclude).resolve():
+            continue
+        try:
+            d = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if d.get("schema") == 2 or "launch" not in d:
+            continue
+        med = d["launch"].get("median") or {}
+        out.append({"file": f"bench/results/{f.name}", "date": d.get("date"), "pods": (d.get("scale") or {}).get("pods"),
+                    "ecotui": med.get("ecotui"), "k9s": med.get("k9s"), "kubectl": med.get("kubectl")})
+    return out
 
 
 METHOD = """## Method
 
-Everything above is measured by `python -m bench.run_all` in one run against the local testbed (a real
-kube-apiserver with etcd and KWOK on 127.0.0.1, see `testbed/`); no number is typed in. The raw results of the
-run are saved next to the harness in `bench/results/`.
+Everything above is measured by `python -m bench.run_all` against the local testbed (a real kube-apiserver
+with etcd and KWOK on 127.0.0.1, see `testbed/`); no number is typed in. The raw results are saved in
+`bench/results/` with the date, machine, commit and work-tree state shown at the top.
 
-- **Identity and counting.** The tools authenticate as the audited user `oncall-engineer`, with a client
-  certificate minted for the benchmark (testbed CA, extra group `ecotui-bench`). The API server's
-  Metadata-level audit log records that certificate's SHA-256 (`credential-id`) in every event, so requests are
-  counted per tool (user agent `ecotui/…`, `k9s/…`) and per run even while other tests use the same user.
-  One request = one `auditID`, placed in time by `requestReceivedTimestamp`.
-- **Launch → complete pods table.** {runs} interleaved rounds (order rotating kubectl, k9s, ecotui) after one
-  discarded warm-up round. kubectl: wall time of `kubectl get pods -A -o json >/dev/null` (its default
-  500-item pages). k9s (`k9s -A -c pods`) and ecotui (`python -m ecotui -A`) run in a detached tmux session of
-  {width}×{height}; the program is started behind a `read` and released by a keystroke, which starts the clock.
-  The screen is captured through tmux control mode after every chunk of output the program writes (and at
-  least every 20 ms); the clock stops at the first capture whose pods title shows the pod count the API server
+- **Runs.** One discarded warm-up round of launches, then {runs} complete run(s). In each run every subject is
+  measured once, in an order that rotates from run to run. A TUI's run is one fresh tmux session: launch,
+  resources, pods-view keypresses, Deployments-view keypresses. Medians and min–max are over the runs; a
+  target is checked on the median, except "zero re-lists", which must hold in every run.
+- **Identity and counting.** The tools (and the raw fetch) authenticate as the audited user `oncall-engineer`
+  with a client certificate minted for the benchmark (testbed CA, extra group `ecotui-bench`). The API server's
+  audit log records that certificate's SHA-256 (`credential-id`) in every event, so requests are counted per
+  tool (user agent `ecotui/…`, `k9s/…`) even while other tests use the same user. One request = one `auditID`,
+  placed in time by `requestReceivedTimestamp`.
+- **Launch → complete pods table.** k9s (`k9s -A -c pods`) and ecotui (`python -m ecotui -A`) run in a detached
+  tmux session of {width}×{height}; the program is started behind a `read` and released by a keystroke, which
+  starts the clock. The screen is captured through tmux control mode after every chunk of output (and at least
+  every 20 ms); the clock stops at the first capture whose pods title shows the pod count the API server
   reported just before launch (re-read every 5 s while a shown count does not match; ±{tol} for pods other
-  tests create or delete meanwhile): k9s `pods(all)[N]`, ecotui `Pods · N` without `loading…`.
-- **Resources.** In a fresh launch of each tool (after the launch rounds, one tool at a time): RSS = sum of
-  `VmRSS` over the program's process tree 5 s after the table was complete (peak of 5-s samples during idle
-  in brackets). Then {idle:.0f} s with no input: CPU = utime+stime delta of the tree / wall time (100 % = one core);
-  requests per minute and pod LISTs from the audit log for that window. The testbed keeps running its usual
-  background churn meanwhile (node heartbeats, HPA events, log generator), as a real cluster would.
-- **Keypress → repaint.** In the same session, the pods table's cursor is moved Down, Up, Down … every
-  ~200 ms (so it oscillates between two rows without scrolling) while a generator merge-patches an annotation
-  on bench pods at {rate:.0f} patches/s (admin identity, not counted). A calibration before the stream finds
-  the two screen lines and their SGR colour signatures with the cursor on either row; a press counts as
-  repainted at the first capture where both lines show the signature expected after it. The detection error is
-  the gap between that capture and the later of the previous capture and the last pane output before it
-  (median and max above); one control-mode capture costs about {capture_ms:.1f} ms. Presses not repainted within
-  2 s are counted as missed. Percentiles are nearest-rank.
+  tests create or delete meanwhile): k9s `pods(all)[N]`, ecotui `Pods · N` without `loading…`. The baselines
+  are wall times of one process (kubectl) or one in-process client (raw fetch).
+- **Resources.** RSS = sum of `VmRSS` over the program's process tree 5 s after the table was complete (peak of
+  5-s samples during idle in its own row). Then {idle:.0f} s with no input: CPU = utime+stime delta of the tree /
+  wall time (100 % = one core); requests per minute and LIST requests (any resource; pod LISTs separately) from
+  the audit log for that window. The testbed keeps its usual background churn meanwhile.
+- **Keypress → repaint, pods view.** The pods table's cursor is moved Down, Up, Down … every ~200 ms (it
+  oscillates between two rows, no scrolling) while a generator merge-patches an annotation on bench pods at
+  {rate:.0f} patches/s (admin identity, not counted). A calibration before the stream finds the two screen lines
+  and their SGR colour signatures with the cursor on either row; a press counts as repainted at the first capture
+  where both lines show the signature expected after it. Presses not repainted within 2 s are missed. One
+  control-mode capture costs about {capture_ms:.1f} ms. Percentiles are nearest-rank.
+- **Keypress → repaint, Deployments view.** In the same session: `:` then `deploy` then Enter; the view counts as
+  open once a title `Deployments · N` (ecotui) / `deployments(all)[N]` (k9s) holds a count for 0.5 s. Then the
+  same calibration and Down/Up presses while a generator merge-patches an annotation on the deployments
+  ({deploy_rate:.0f} patches/s, round robin; metadata only: no rollout, no new pods; the annotation is removed
+  afterwards), then Escape back to the pods view. When the view does not open, the report says "not measured"
+  and why.
 - **k9s** v0.50.x is built from the Go module proxy (`python -m testbed build --k9s`) and runs with its own
-  config/state/log directories and `skipLatestRevCheck: true` (its only call outside the cluster is the
-  latest-release check against api.github.com; image scans stay off, the default); `splashless: true` removes
-  its fixed 1 s splash. Its TCP peers, read with `ss -tnp` during the run, are listed under Details.
+  config/state/log directories per mode and `skipLatestRevCheck: true` (its only call outside the cluster);
+  image scans stay off (the default); `splashless: true` removes its fixed 1 s splash.
 """
 
 
 def main() -> int:
     import argparse
-    import json
     ap = argparse.ArgumentParser(description="re-render docs/benchmarks.md from a saved run")
     ap.add_argument("results", help="bench/results/<run>.json")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"))
     a = ap.parse_args()
-    Path(a.out).write_text(render(json.loads(Path(a.results).read_text())))
+    src = Path(a.results)
+    Path(a.out).write_text(render(json.loads(src.read_text()), previous=previous_runs(RESULTS, exclude=src)))
     print(f"wrote {a.out}")
     return 0
 

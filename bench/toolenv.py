@@ -5,8 +5,9 @@ with a client certificate minted for the benchmark only (same CA, same user name
 The API server records the certificate's SHA-256 in each audit event (`credential-id`), so the benchmark
 counts exactly its own requests even while other e2e runs use the same user and the same user agent.
 
-k9s gets private config/state/log directories and a config that turns off its only outbound call (the
-latest-release check against api.github.com); image scans stay off (the default).
+k9s runs in two modes, each with private config/state/log directories and a config that turns off its only
+outbound call (the latest-release check against api.github.com; image scans stay off, the default): "k9s" leaves
+`refreshRate` unset (its default, 2 s) and "k9s-1s" sets `refreshRate: 1`.
 """
 from __future__ import annotations
 
@@ -47,8 +48,9 @@ class BenchEnv:
     def kubectl_env(self) -> dict[str, str]:
         return dict(os.environ, **self.base_env())
 
-    def k9s_env(self) -> dict[str, str]:
-        d = self.workdir / "k9s"
+    def k9s_env(self, mode: str = "k9s") -> dict[str, str]:
+        """mode: "k9s" (default refresh, no refreshRate in its config) or "k9s-1s" (`refreshRate: 1`)."""
+        d = self.workdir / mode
         return {**self.base_env(), "K9S_CONFIG_DIR": str(d / "config"), "K9S_LOGS_DIR": str(d / "logs"),
                 "XDG_CONFIG_HOME": str(d / "xdg-config"), "XDG_STATE_HOME": str(d / "xdg-state"),
                 "XDG_DATA_HOME": str(d / "xdg-data"), "XDG_CACHE_HOME": str(d / "xdg-cache")}
@@ -101,25 +103,42 @@ def make_identity(workdir: Path) -> tuple[Path, str]:
     return kc, credential_id(d / "bench.crt")
 
 
-def write_k9s_config(env: BenchEnv) -> Path:
-    e = env.k9s_env()
+K9S_MODES = {"k9s": None, "k9s-1s": 1}   # mode -> refreshRate written to its config (None: not set = default)
+
+
+def write_k9s_config(env: BenchEnv, mode: str = "k9s") -> Path:
+    e = env.k9s_env(mode)
     for k in ("K9S_CONFIG_DIR", "K9S_LOGS_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         Path(e[k]).mkdir(parents=True, exist_ok=True)
     cfg = Path(e["K9S_CONFIG_DIR"]) / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"k9s": {
+    k9s: dict = {
         "skipLatestRevCheck": True,        # the only call k9s makes outside the cluster (api.github.com)
         "imageScans": {"enable": False},   # default, stated explicitly: no vulnerability-DB download
-        "refreshRate": 2,                  # default
         "ui": {"splashless": True, "enableMouse": False},  # no fixed 1 s splash: k9s at its fastest
-    }}, sort_keys=False))
+    }
+    if K9S_MODES[mode] is not None:
+        k9s["refreshRate"] = K9S_MODES[mode]   # (k9s v0.50 caps values below 2 s to 2 s and logs a warning)
+    cfg.write_text(yaml.safe_dump({"k9s": k9s}, sort_keys=False))
     return cfg
+
+
+def k9s_log_text(env: BenchEnv, mode: str = "k9s", limit: int = 2_000_000) -> str:
+    """The tail of k9s's own log for `mode` (to check e.g. whether it capped the refresh rate)."""
+    out = []
+    for p in sorted(Path(env.k9s_env(mode)["K9S_LOGS_DIR"]).glob("*.log")):
+        try:
+            out.append(p.read_bytes()[-limit:].decode("utf-8", "replace"))
+        except OSError:
+            pass
+    return "\n".join(out)
 
 
 def prepare(workdir: Path) -> BenchEnv:
     workdir.mkdir(parents=True, exist_ok=True)
     kc, cid = make_identity(workdir)
     env = BenchEnv(workdir=workdir, kubeconfig=kc, credential_id=cid)
-    write_k9s_config(env)
+    for mode in K9S_MODES:
+        write_k9s_config(env, mode)
     for k in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         Path(env.ecotui_env()[k]).mkdir(parents=True, exist_ok=True)
     return env
