@@ -77,7 +77,7 @@ def cells(pvc: PersistentVolumeClaim, now: float) -> Cells:
         modes = access_modes(st.accessModes)
         cap = st.capacity.get("storage", "0")   # Go: the zero Quantity prints "0"
     size = parse_quantity(cap) if cap else None
-    vac = sp.volumeAttributesClassName or "<unset>"
+    vac = "<unset>" if sp.volumeAttributesClassName is None else sp.volumeAttributesClassName
     cls = storage_class(pvc)
     return (ns_cell(md), name_cell(md), shared_text(phase, _status_style(phase)),
             Cell(inert(sp.volumeName), sp.volumeName),

@@ -11,6 +11,9 @@
   resourceVersion with resourceVersionMatch=NotOlderThan; if that is refused too (410, or "too large
   resource version"), re-lists with resourceVersion "". Every re-list *replaces* the cache, so objects
   deleted while we were not watching disappear, and nothing is duplicated (`last_resync` has the diff).
+- A continue token that expires in the middle of a paged LIST (410 Expired: the list took longer than etcd
+  keeps history) re-lists from scratch with resourceVersion "" in one unpaged request, like client-go's
+  pager (FullListIfExpired); the "inconsistent" continue token offered with the error is never used.
 - 429: back off 0.8 s doubling to 30 s with jitter, or what Retry-After says. Connection errors and 5xx:
   0.5 s doubling to 4 s, so we are back within a few seconds of the API server. 401/403 and other
   permanent errors: state ERROR with the message, retried every 30 s.
@@ -187,7 +190,7 @@ class Informer(Generic[T]):
     # ---- the loop -----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        need_list, mode = True, "initial"  # initial | at_rv | fresh
+        need_list, mode = True, "initial"  # initial | at_rv | fresh | full
         while True:
             try:
                 if need_list:
@@ -210,8 +213,11 @@ class Informer(Generic[T]):
                 if need_list and mode == "at_rv" and (e.status == 410 or _too_large_rv(e)):
                     mode = "fresh"  # the RV is unusable even for a list: consistent read from etcd
                     continue
-                if need_list and e.status == 410:  # a continue token expired: list again from scratch
-                    mode, delay = "fresh", self._conn_bo.next()
+                if need_list and e.status == 410:  # a continue token expired: the paged list took longer
+                    if mode != "full":          # than etcd keeps history. Like client-go's pager, list again
+                        mode = "full"           # from scratch in one piece (nothing left to expire)
+                        continue
+                    delay = self._conn_bo.next()
                 else:
                     delay = self._failed(e)
             except EcotuiError as e:
@@ -262,6 +268,8 @@ class Informer(Generic[T]):
             limit = None  # served whole from the watch cache
         elif mode == "initial" and self._initial_rv:
             params["resourceVersion"] = self._initial_rv
+        elif mode == "full":
+            limit = None  # after an expired continue token: one consistent read, no token to expire
         old = self._items
         if mode == "initial" and not old and not self._synced and self._newest is None and limit:
             new, rv = await self._list_progressively(params, limit)

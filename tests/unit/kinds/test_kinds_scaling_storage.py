@@ -126,6 +126,7 @@ def test_pvc_rows():
         "namespace": "ecotrack", "name": "data-redis-0", "status": "Pending", "volume": "", "capacity": "",
         "access_modes": "", "storageclass": "gp3", "volumeattributesclass": "fast", "age": ""}
     assert styles(pvcs.SPEC, pending)["status"] == "warning"
+    assert row(pvcs.SPEC, pvc(volumeAttributesClassName=""))["volumeattributesclass"] == ""  # set but empty
     beta = pvc()
     beta["metadata"]["annotations"][pvcs.BETA_CLASS] = "legacy"
     assert row(pvcs.SPEC, beta)["storageclass"] == "legacy"
