@@ -3,9 +3,9 @@ fetch (physical floor, bench/rawfetch.py), `kubectl get pods -A` (Table output) 
 
 `python -m bench.launch` runs launches only: interleaved rounds (rotating order) after one discarded warm-up
 round (discovery caches, page cache); bench/run_all.py does the full cycle. The expected pod count is read
-from the API server (admin identity, not audited) right before each launch (and again every 5 s while a shown count does not match); a table counts
-as complete when its title shows that count (± a small tolerance for pods other tests create or delete
-meanwhile) and, for ecotui, no longer says "loading…".
+from the API server (admin identity, not audited) right before each launch (and again every 5 s while a shown
+count does not match); a table counts as complete when its title shows that count (± a small tolerance for pods
+other tests create or delete meanwhile) and, for ecotui, no longer says "loading…".
 
     python -m bench.launch [--runs 5]
 """

@@ -5,9 +5,10 @@ The real result (what docs/benchmarks.md should show) — run it on an otherwise
     python3 -m bench.run_all
         = --nodes 500 --pods 10000 --runs 3: scales the testbed to 500 bench nodes / 10,000 bench pods
           (~13.6k pods in all), measures, scales back to 0, writes bench/results/<UTC time>.json and
-          docs/benchmarks.md. Expect about 35 min (25–45): scaling ~3.5 min up and ~1 min down, a warm-up
-          round ~1 min, then per run ~9–10 min (three TUIs × [launch + 5 s settle + 60 s idle + 2 × ~35 s of
-          keypresses incl. calibration], plus the three baselines, ~25 s at 10k pods).
+          docs/benchmarks.md. Expect about 30 min (25–40), from the old runs' timings: scaling ~3 min up and
+          ~1 min down, a warm-up round ~1 min, then per run ~8 min: the three baselines ~30 s (raw ~1.2 s,
+          `kubectl get pods -A` ~6 s, `-o json` ~15 s) and three TUIs × ~2.4 min (launch 3–9 s, 5 s settle,
+          60 s idle, 2 × ~35 s of keypresses incl. calibration, `:deploy`, stop).
 
     python3 -m bench.run_all --no-scale --runs 1 --results-dir /tmp/ecotui-bench/results \\
         --out /tmp/ecotui-bench/benchmarks.md        # quick check of every code path at the current size
