@@ -1,19 +1,53 @@
 """A small in-process Kubernetes API server for tests (aiohttp on 127.0.0.1, port 0 unless given).
 
-It keeps objects per resource with a global resourceVersion, serves paginated LISTs (limit/continue) and
-WATCH streams (history after the requested RV, live events, optional bookmarks), and can be told to
-fail: expire RVs (410 as HTTP status or as an in-stream ERROR event), queue canned responses (429 with
+It keeps objects per resource with a global resourceVersion (RV) and the full change history, serves
+paginated LISTs (limit/continue) and WATCH streams (history after the requested RV, live events, optional
+bookmarks), and can be told to fail: compact the history (`compact()`), queue canned responses (429 with
 Retry-After, 403, malformed JSON...), require bearer tokens (401 otherwise), drop watch connections, or
 stop and start again on the same port.
+
+resourceVersion semantics follow the real kube-apiserver (api-concepts "Resource versions"; etcd3 store
+and watch cache) as far as LIST+WATCH clients can tell:
+
+LIST (`resourceVersionMatch` / `limit` / `resourceVersion`):
+  - RV unset or "": most recent, a consistent read; paged when `limit` is given.
+  - RV "0" (match unset or NotOlderThan): any, served from the "watch cache": the current state, and
+    `limit` is ignored (the whole list, no continue token), as the watch cache does (client-go's reflector
+    relies on it); `cache_ignores_limit = False` pages it instead, like servers that paginate from
+    watch-cache snapshots.
+  - RV N, match NotOlderThan (or unset without limit): the current state, served whole from the watch
+    cache if no limit, paged (at the current RV) with a limit.
+  - RV N, match Exact (or unset *with* limit, the legacy rule): the state at exactly N, rebuilt from the
+    history; 410 Expired ("The resourceVersion for the provided list is too old.") if N was compacted.
+  - N newer than the current RV: 504 Timeout "Too large resource version: N, current: M".
+  - Invalid combinations are refused like the real server: resourceVersionMatch without resourceVersion,
+    with continue, Exact with "0", an unknown value: 422 Invalid; resourceVersion with continue: 400.
+  - Continue tokens are real-looking (base64url JSON {"v", "rv", "start"}): each page is read at the RV
+    the first page was served at, from the key after the last one returned (so objects changed since
+    show their old version, like etcd). A token whose RV was compacted fails with 410 Expired, the real
+    message, and `metadata.continue` set to an "inconsistent" token (rv -1) that would continue at the
+    latest RV. `remainingItemCount` is set when there is no selector.
+
+WATCH:
+  - RV unset/"" or "0": synthetic ADDED events for the current state, then changes.
+  - RV N: every change after N; N older than the compaction point: 410 Expired "too old resource
+    version: N (C)" as an in-stream ERROR event (`expire_as_event`, the default, as the watch cache and
+    the etcd watcher both do once the watch is accepted) or as the HTTP status.
+
+Knobs: `compact(rv=None)` forgets the history before `rv` (default: now), which expires older continue
+tokens, Exact lists and watches; `on_list` (an async callable) runs before each LIST is served, e.g. to
+change or compact the cluster between the pages of a paged list.
 """
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import ClientError, web
 
@@ -45,9 +79,46 @@ class Fault:
     times: int = 1
 
 
-def status_body(code: int, message: str, reason: str = "") -> bytes:
-    return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
-                       "reason": reason, "code": code}).encode()
+def status_body(code: int, message: str, reason: str = "", **extra: Any) -> bytes:
+    """A `Status` like the API server's (`extra`: e.g. metadata={"continue": ...}, details={...})."""
+    return json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": extra.pop("metadata", {}),
+                       "status": "Failure", "message": message, "reason": reason, "code": code,
+                       **extra}).encode()
+
+
+# the messages of k8s.io/apiserver/pkg/storage/etcd3 (store.go) for compacted revisions
+EXPIRED_LIST = "The resourceVersion for the provided list is too old."
+EXPIRED_CONTINUE = ("The provided continue parameter is too old to display a consistent list result. You can "
+                    "start a new list without the continue parameter, or use the continue token in this response "
+                    "to retrieve the remainder of the results. Continuing with the provided token results in an "
+                    "inconsistent list - objects that were created, modified, or deleted between the time the "
+                    "first chunk was returned and now may show up in the list.")
+
+
+def encode_continue(rv: int, start: str) -> str:
+    """A continue token like storage.EncodeContinue: base64url (no padding) of {"v","rv","start"}."""
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[int, str]:
+    """(rv, start key) of a continue token; ValueError if it is not one."""
+    try:
+        d = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        rv, start = d["rv"], d["start"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"invalid continue token: {e}") from None
+    if d.get("v") != "meta.k8s.io/v1" or not isinstance(rv, int) or rv == 0 or not isinstance(start, str):
+        raise ValueError("continue key is not valid: incorrect encoded start resourceVersion "
+                         "(version meta.k8s.io/v1)")
+    return rv, start
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, message: str, reason: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.response = web.Response(status=code, body=status_body(code, message, reason, **extra),
+                                     content_type="application/json")
 
 
 def pod(ns: str, name: str, **status: Any) -> dict[str, Any]:
@@ -84,8 +155,10 @@ class FakeApiServer:
         self.rv = 1000
         self.objects: dict[str, dict[str, dict[str, Any]]] = {r: {} for r in RESOURCES}
         self.history: list[tuple[int, str, str, dict[str, Any]]] = []
-        self.compacted = 0  # watches from an RV below this get 410
-        self.expire_as_event = False  # 410 as an in-stream ERROR event instead of the HTTP status
+        self.compacted = 0  # history before this RV is gone: older watches, Exact lists, continue tokens get 410
+        self.expire_as_event = True  # a too-old watch: 410 as an in-stream ERROR event (False: HTTP status)
+        self.on_list: Callable[[Req], Awaitable[None]] | None = None  # runs before each LIST is served
+        self.cache_ignores_limit = True  # RV "0" lists come whole from the watch cache (False: paged)
         self.bookmark_interval: float | None = None
         self.max_watch_seconds = 30.0
         self.tokens: set[str] | None = None  # accepted bearer tokens (None: no auth check)
@@ -94,7 +167,6 @@ class FakeApiServer:
         self.client_certs: list[dict[str, Any]] = []
         self._cond = asyncio.Condition()
         self._watchers: dict[int, web.BaseRequest] = {}
-        self._continues: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         self._closing = False
         self._runner: web.AppRunner | None = None
 
@@ -168,9 +240,25 @@ class FakeApiServer:
         for o in objs:
             self._record(resource, "ADDED", o)
 
-    def compact(self) -> None:
-        """Forget history: any watch from an RV before now gets 410 Gone."""
-        self.compacted = self.rv
+    def compact(self, rv: int | None = None) -> None:
+        """Forget the history before `rv` (default: the current RV), like etcd's compaction: watches from an
+        older RV, Exact lists at an older RV and continue tokens issued at an older RV get 410 Expired."""
+        self.compacted = max(self.compacted, self.rv if rv is None else rv)
+
+    def state_at(self, resource: str, rv: int) -> dict[str, dict[str, Any]]:
+        """The objects of `resource` as they were at `rv` (rebuilt from the history)."""
+        if rv >= self.rv:
+            return self.objects[resource]
+        out: dict[str, dict[str, Any]] = {}
+        for at, res, type_, obj in self.history:
+            if at > rv:
+                break
+            if res == resource:
+                if type_ == "DELETED":
+                    out.pop(_key(obj), None)
+                else:
+                    out[_key(obj)] = obj
+        return out
 
     def fail(self, match: Callable[[Req], bool], status: int, body: bytes | str | None = None,
              headers: dict[str, str] | None = None, times: int = 1) -> None:
@@ -237,20 +325,85 @@ class FakeApiServer:
         if resource not in RESOURCES:
             return web.Response(status=404, body=status_body(404, "not found", "NotFound"),
                                 content_type="application/json")
-        if req.watch:
-            return await self._watch(request, resource, ns, q)
-        sel = q.get("fieldSelector", "")
-        if "continue" in q:
-            rv, items = self._continues.pop(q["continue"])
-        else:
-            rv = str(self.rv)
-            items = [o for k, o in sorted(self.objects[resource].items()) if self._matches(resource, ns, o, sel)]
+        try:
+            if req.watch:
+                return await self._watch(request, resource, ns, q)
+            if self.on_list is not None:
+                await self.on_list(req)
+            return self._list(resource, ns, q)
+        except _Refused as e:
+            return e.response
+
+    def _parse_rv(self, value: str) -> int:
+        try:
+            rv = int(value)
+            if rv < 0:
+                raise ValueError(value)
+        except ValueError:
+            raise _Refused(400, f"invalid resource version: {value!r}", "BadRequest") from None
+        return rv
+
+    def _too_large(self, rv: int) -> None:
+        if rv > self.rv:  # the watch cache waits up to 3 s for it, then gives up like this
+            raise _Refused(504, f"Too large resource version: {rv}, current: {self.rv}", "Timeout",
+                           details={"causes": [{"reason": "ResourceVersionTooLarge",
+                                                "message": "Too large resource version"}], "retryAfterSeconds": 1})
+
+    def _list(self, resource: str, ns: str | None, q: dict[str, str]) -> web.Response:
+        rv_param, match, cont = q.get("resourceVersion", ""), q.get("resourceVersionMatch", ""), q.get("continue", "")
         limit = int(q.get("limit", "0") or 0)
-        meta: dict[str, Any] = {"resourceVersion": rv}
+        problems = []  # metainternalversion/validation ValidateListOptions
+        if match:
+            if not rv_param:
+                problems.append("resourceVersionMatch is forbidden unless resourceVersion is provided")
+            if cont:
+                problems.append("resourceVersionMatch is forbidden when continue is provided")
+            if match not in ("Exact", "NotOlderThan"):
+                problems.append(f'resourceVersionMatch: Unsupported value: "{match}": supported values: '
+                                '"Exact", "NotOlderThan", ""')
+            if match == "Exact" and rv_param == "0":
+                problems.append('resourceVersionMatch "exact" is forbidden for resourceVersion "0"')
+        if problems:
+            raise _Refused(422, f"ListOptions.meta.k8s.io \"\" is invalid: {'; '.join(problems)}", "Invalid")
+        start = ""
+        if cont:
+            if rv_param and rv_param != "0":
+                raise _Refused(400, "specifying resource version is not allowed when using continue", "BadRequest")
+            try:
+                at, start = decode_continue(cont)
+            except ValueError as e:
+                raise _Refused(400, str(e), "BadRequest") from None
+            if at < 0:  # the "inconsistent" token of an expired one: go on at the latest RV
+                at = self.rv
+            elif at < self.compacted:
+                next_token = encode_continue(-1, start)
+                raise _Refused(410, EXPIRED_CONTINUE, "Expired", metadata={"continue": next_token})
+        elif rv_param in ("", "0") and not match:
+            at = self.rv  # "" most recent (consistent); "0" any (the watch cache: the current state)
+            if rv_param == "0" and self.cache_ignores_limit:
+                limit = 0
+        elif rv_param == "0":  # NotOlderThan 0: any
+            at = self.rv
+            if self.cache_ignores_limit:
+                limit = 0
+        else:
+            n = self._parse_rv(rv_param)
+            self._too_large(n)
+            exact = match == "Exact" or (not match and limit > 0)  # legacy: N with a limit means Exact
+            if exact:
+                if n < self.compacted:
+                    raise _Refused(410, EXPIRED_LIST, "Expired")
+                at = n
+            else:
+                at = self.rv
+        sel = q.get("fieldSelector", "")
+        state = self.state_at(resource, at)
+        items = [o for k, o in sorted(state.items()) if k > start and self._matches(resource, ns, o, sel)]
+        meta: dict[str, Any] = {"resourceVersion": str(at)}
         if limit and len(items) > limit:
-            token = f"c{len(self._continues)}-{rv}-{time.monotonic_ns()}"
-            self._continues[token] = (rv, items[limit:])
-            meta["continue"] = token
+            meta["continue"] = encode_continue(at, _key(items[limit - 1]) + "\x00")
+            if not sel and not q.get("labelSelector"):
+                meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         return web.json_response({"kind": "List", "apiVersion": "v1", "metadata": meta, "items": items})
 
@@ -269,18 +422,28 @@ class FakeApiServer:
 
     async def _watch(self, request: web.Request, resource: str, ns: str | None,
                      q: dict[str, str]) -> web.StreamResponse:
-        since = int(q.get("resourceVersion") or 0)
-        if since < self.compacted and not self.expire_as_event:
-            return web.Response(status=410, body=status_body(410, f"too old resource version: {since}", "Expired"),
-                                content_type="application/json")
+        rv_param = q.get("resourceVersion", "")
+        if q.get("resourceVersionMatch") and q.get("sendInitialEvents") is None:
+            raise _Refused(422, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch is forbidden for '
+                                'watch unless sendInitialEvents is provided', "Invalid")
+        initial = rv_param in ("", "0")  # "Get State and Start at Most Recent / Any"
+        since = self.rv if initial else self._parse_rv(rv_param)
+        too_old = None
+        if since < self.compacted:
+            too_old = status_body(410, f"too old resource version: {since} ({self.compacted})", "Expired")
+            if not self.expire_as_event:
+                return web.Response(status=410, body=too_old, content_type="application/json")
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
-        if since < self.compacted:
-            await resp.write(json.dumps({"type": "ERROR", "object": json.loads(
-                status_body(410, f"too old resource version: {since}", "Expired"))}).encode() + b"\n")
+        if too_old is not None:
+            await resp.write(json.dumps({"type": "ERROR", "object": json.loads(too_old)}).encode() + b"\n")
             await resp.write_eof()
             return resp
+        if initial:
+            for _, o in sorted(self.objects[resource].items()):
+                if self._matches(resource, ns, o, ""):
+                    await resp.write(json.dumps({"type": "ADDED", "object": o}).encode() + b"\n")
         self._watchers[id(request)] = request
         deadline = time.monotonic() + min(float(q.get("timeoutSeconds", 30)), self.max_watch_seconds)
         sent = since

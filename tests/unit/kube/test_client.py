@@ -26,15 +26,15 @@ async def test_list_follows_continue_and_decodes_typed(tmp_path, api):
     api.seed("pods", [pod("ns", f"p{i:04d}") for i in range(1203)])
     client = make_client(write_kubeconfig(tmp_path / "config", api.url))
     try:
-        items, rv = await client.list("/api/v1/pods", PodList, params={"resourceVersion": "0"})
+        items, rv = await client.list("/api/v1/pods", PodList, params={"resourceVersion": str(api.rv)})
     finally:
         await client.aclose()
     assert len(items) == 1203 and all(isinstance(p, Pod) for p in items)
     assert len({p.metadata.name for p in items}) == 1203
     assert rv == str(api.rv)
     lists = api.lists("pods")
-    assert [r.query.get("limit") for r in lists] == ["500", "500", "500"]
-    assert lists[0].query.get("resourceVersion") == "0" and "continue" not in lists[0].query
+    assert [r.query.get("limit") for r in lists] == ["500", "500", "500"]  # RV=N with a limit: paged (Exact)
+    assert lists[0].query.get("resourceVersion") == str(api.rv) and "continue" not in lists[0].query
     for r in lists[1:]:  # the API refuses resourceVersion together with continue
         assert r.query.get("continue") and "resourceVersion" not in r.query
     assert lists[0].auth == "Bearer t0"
