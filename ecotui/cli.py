@@ -39,15 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def choose_namespace(cli_ns: str | None, all_ns: bool, config_ns: str | None, context_ns: str | None) -> str | None:
-    """-n NS, or -A for all, else the config's per-context namespace, else the context's, else all (None)."""
-    if cli_ns:
-        return cli_ns
-    if all_ns:
-        return None
-    return config_ns or context_ns or None
-
-
 def fail(err: EcotuiError, stream: Any = None) -> int:
     stream = stream or sys.stderr
     print(f"ecotui: {err.message}", file=stream)
@@ -84,34 +75,21 @@ async def preflight(session: Any, timeout: float = PREFLIGHT_TIMEOUT) -> None:
         await asyncio.sleep(0.05)
 
 
-def _session_factory(kubeconfig: Any, config: Any, first: str, first_ns: str | None) -> Callable[[str], Any]:
-    from ecotui.kube.session import ClusterSession
-
-    def make(context: str) -> Any:
-        if context == first:
-            ns = first_ns
-        else:
-            ns = choose_namespace(None, False, config.for_context(context).namespace,
-                                  kubeconfig.context(context).namespace)
-        return ClusterSession(kubeconfig, context, ns)
-
-    return make
-
-
-async def _run(factory: Callable[[str], Any], context: str, app_kwargs: dict[str, Any]) -> int:
-    session = factory(context)
+async def _run(factory: Any, context: str, app_kwargs: dict[str, Any]) -> int:
+    workspace = factory.build(context)
     try:
-        await preflight(session)
+        await preflight(workspace.session)
     except BaseException:
-        await session.stop()
+        await workspace.stop()
         raise
     from ecotui.ui.app import EcotuiApp
 
-    app = EcotuiApp(session, session_factory=factory, start_session=False, **app_kwargs)
+    app = EcotuiApp(workspace, workspace_factory=factory.build, start_workspace=False, contexts=factory.contexts,
+                    **app_kwargs)
     try:
         await app.run_async()
     finally:
-        await app.session.stop()
+        await app.workspace.stop()
     return app.return_code or 0
 
 
@@ -128,20 +106,18 @@ def run(argv: Sequence[str] | None = None) -> int:
     config = load_config(args.config)
     kubeconfig = load_kubeconfig(args.kubeconfig)
     ctx = kubeconfig.context(args.context)
-    namespace = choose_namespace(args.namespace, args.all_namespaces, config.for_context(ctx.name).namespace,
-                                 ctx.namespace)
     themes, theme_problems = load_themes_with_problems(None)
     if args.theme and args.theme not in themes:
         raise EcotuiError(f"unknown theme {args.theme!r}; available: {', '.join(themes) or '(none)'}",
                           "pick one of those with --theme")
     theme = args.theme or config.theme
     keymap, keymap_problems = load_keymap(args.keymap or config.keymap)
-    factory = _session_factory(kubeconfig, config, ctx.name, namespace)
-    app_kwargs = dict(
-        keymap=keymap, keymap_problems=keymap_problems, themes=themes, theme_problems=theme_problems,
-        theme=theme, readonly=args.readonly or config.readonly_for(ctx.name),
-        contexts=[c.name for c in kubeconfig.contexts],
-    )
+    from ecotui.workspace import WorkspaceFactory
+
+    factory = WorkspaceFactory(kubeconfig, config, first_context=ctx.name, namespace=args.namespace,
+                               all_namespaces=args.all_namespaces, readonly=args.readonly)
+    app_kwargs: dict[str, Any] = dict(
+        keymap=keymap, keymap_problems=keymap_problems, themes=themes, theme_problems=theme_problems, theme=theme)
     return asyncio.run(_run(factory, ctx.name, app_kwargs))
 
 

@@ -11,6 +11,9 @@ Format::
         readonly: false
         prometheus_url: http://127.0.0.1:39090
         loki_url: http://127.0.0.1:33100
+        aws_profile: oncall            # EKS: the AWS profile, region and cluster name of this context
+        aws_region: us-east-1
+        eks_cluster: ecotrack-prod
 
 A missing file at the default location means defaults. An explicitly given file that is missing,
 broken YAML, an unknown key or a wrong type raises ``EcotuiError`` with one line naming the file.
@@ -28,7 +31,7 @@ import yaml
 from ecotui.errors import EcotuiError
 
 _TOP_KEYS = ("theme", "keymap", "readonly", "contexts")
-_CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url")
+_CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url", "aws_profile", "aws_region", "eks_cluster")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class ContextConfig:
     readonly: bool | None = None
     prometheus_url: str | None = None
     loki_url: str | None = None
+    aws_profile: str | None = None
+    aws_region: str | None = None
+    eks_cluster: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,9 @@ def _parse(path: Path, data: Any) -> Config:
             readonly=_opt_bool(path, f"{where}.readonly", raw.get("readonly")),
             prometheus_url=_url(path, f"{where}.prometheus_url", raw.get("prometheus_url")),
             loki_url=_url(path, f"{where}.loki_url", raw.get("loki_url")),
+            aws_profile=_opt_str(path, f"{where}.aws_profile", raw.get("aws_profile")),
+            aws_region=_opt_str(path, f"{where}.aws_region", raw.get("aws_region")),
+            eks_cluster=_opt_str(path, f"{where}.eks_cluster", raw.get("eks_cluster")),
         )
     return Config(
         theme=_opt_str(path, "theme", data.get("theme")),

@@ -30,6 +30,10 @@ class ForbiddenError(EcotuiError):
     """403: RBAC denies the request."""
 
 
+class ReadOnlyError(EcotuiError):
+    """A request that would change the cluster was refused (not sent) because the context is read-only."""
+
+
 class ApiError(EcotuiError):
     """Any other unexpected HTTP status or malformed response."""
 

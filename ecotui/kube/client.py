@@ -21,6 +21,7 @@ import httpx
 import msgspec
 
 from .. import __version__
+from .writegate import WriteGate
 from ..errors import ApiError, AuthError, ConnectError, EcotuiError, ForbiddenError, KubeconfigError
 from .auth import Authenticator, Credentials
 from .kubeconfig import ClusterInfo
@@ -106,8 +107,9 @@ class KubeClient:
     """Talks to one API server. All methods raise `ecotui.errors.EcotuiError` subclasses, never httpx errors."""
 
     def __init__(self, cluster: ClusterInfo, auth: Authenticator, *, timeout: float = 30.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, gate: WriteGate | None = None) -> None:
         self.cluster = cluster
+        self.gate = gate if gate is not None else WriteGate(cluster.server)
         self.auth = auth
         self.server = cluster.server
         self.timeout = timeout
@@ -153,6 +155,7 @@ class KubeClient:
     async def _send(self, method: str, path: str, *, params: Params = None, content: bytes | None = None,
                     content_type: str | None = None, stream: bool = False,
                     timeout: httpx.Timeout | None = None) -> httpx.Response:
+        self.gate.check(method, path)  # every request passes here: a read-only gate stops writes unsent
         creds = await self.auth.credentials()
         for attempt in (0, 1):
             headers = {}

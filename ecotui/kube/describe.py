@@ -78,7 +78,8 @@ def parse_quantity(q: str) -> float | None:
 
 def pod_requests(pod: Pod) -> tuple[dict[str, float], dict[str, float]]:
     """(requests, limits) of a pod: max(sum of containers, largest init container), per resource."""
-    pod = as_detail(pod)  # type: ignore[assignment]
+    detail = as_detail(pod)
+    assert isinstance(detail, PodDetail)
 
     def total(containers: Iterable[ContainerDetail], attr: str) -> dict[str, float]:
         acc: dict[str, float] = {}
@@ -91,8 +92,8 @@ def pod_requests(pod: Pod) -> tuple[dict[str, float], dict[str, float]]:
 
     result = []
     for attr in ("requests", "limits"):
-        acc = total(pod.spec.containers, attr)
-        for ic in pod.spec.initContainers:
+        acc = total(detail.spec.containers, attr)
+        for ic in detail.spec.initContainers:
             for k, n in total([ic], attr).items():
                 acc[k] = max(acc.get(k, 0.0), n)
         result.append(acc)
@@ -190,7 +191,7 @@ def _event_rows(events: Iterable[Event], now: float) -> list[str]:
     return ["Events:"] + _table(rows)
 
 
-def _about_pod(e: Event, pod: Pod) -> bool:
+def _about_pod(e: Event, pod: PodDetail) -> bool:
     o = e.involvedObject
     if o.uid and pod.metadata.uid:
         return o.uid == pod.metadata.uid
@@ -319,7 +320,7 @@ def _pct(v: float, alloc: float | None) -> str:
     return f" ({int(v / alloc * 100)}%)" if alloc else ""
 
 
-def _node_pods(node: Node, pods: list[Pod], now: float) -> list[str]:
+def _node_pods(node: NodeDetail, pods: list[Pod], now: float) -> list[str]:
     mine = sorted((p for p in pods if p.spec.nodeName == node.metadata.name
                    and p.status.phase not in ("Succeeded", "Failed")),
                   key=lambda p: (p.metadata.namespace, p.metadata.name))

@@ -104,10 +104,10 @@ class Resync:
 class _Newest:
     """Keeps only the `limit` newest items of a dict (by `order`), O(log n) per change."""
 
-    def __init__(self, limit: int, order: Callable[[Any], str]) -> None:
+    def __init__(self, limit: int, order: Callable[[Any], Any]) -> None:
         self.limit, self.order = limit, order
-        self._heap: list[tuple[str, int, str]] = []
-        self._entry: dict[str, tuple[str, int, str]] = {}
+        self._heap: list[tuple[Any, int, str]] = []
+        self._entry: dict[str, tuple[Any, int, str]] = {}
         self._seq = itertools.count()
 
     def touch(self, key: str, obj: Any) -> None:
@@ -140,9 +140,11 @@ class Informer(Generic[T]):
 
     def __init__(self, client: KubeClient, kind: str, path: str, list_type: type, item_type: type[T], *,
                  namespaced: bool = True, initial_rv: str = "0", params: Mapping[str, str] | None = None,
-                 max_items: int | None = None, order_key: Callable[[T], str] | None = None,
+                 max_items: int | None = None, order_key: Callable[[T], Any] | None = None,
+                 convert: Callable[[Any], T] | None = None,
                  timing: Timing = Timing(), clock: Callable[[], float] = time.time) -> None:
         self.client, self.kind, self.path = client, kind, path
+        self._convert = convert  # wire item -> cached item (e.g. a Secret without its values)
         self._list_type, self._namespaced, self._initial_rv = list_type, namespaced, initial_rv
         self._params = dict(params or {})
         self._decode_item = msgspec.json.Decoder(item_type).decode
@@ -275,7 +277,8 @@ class Informer(Generic[T]):
             new, rv = await self._list_progressively(params, limit)
         else:
             items, rv = await self.client.list(self.path, self._list_type, params=params, limit=limit)
-            new = {self._key(o.metadata): o for o in items}
+            conv = self._convert
+            new = {self._key(o.metadata): (conv(o) if conv else o) for o in items}
             del items
         self.stats["lists"] += 1
         if self._newest is not None:
@@ -305,8 +308,9 @@ class Informer(Generic[T]):
                 q.pop("resourceVersionMatch", None)
                 q["continue"] = cont
             page: Any = await self.client.get(self.path, self._list_type, params=q)  # a *List struct
+            conv = self._convert
             for o in page.items:
-                new[self._key(o.metadata)] = o
+                new[self._key(o.metadata)] = conv(o) if conv else o
             self._data_version = next(_versions)
             self._set_state(ConnState.LIVE)  # the server answers and lets us list
             cont = page.metadata.continue_
@@ -359,6 +363,8 @@ class Informer(Generic[T]):
                                       f"{one_line(st.message, 200) or st.reason or st.code}",
                                       status=st.code or 500, reason=st.reason)
             obj = self._decode_item(raw)
+            if self._convert is not None:
+                obj = self._convert(obj)
         except msgspec.DecodeError as e:
             raise ApiError(f"{self.client.server}: malformed {type_} event in the {self.kind} watch: "
                            f"{one_line(str(e), 120)}", status=200) from None

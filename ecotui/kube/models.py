@@ -339,5 +339,6 @@ def as_detail(obj: Pod | Node) -> PodDetail | NodeDetail:
     The fallback when a fresh GET for describe fails."""
     if isinstance(obj, (PodDetail, NodeDetail)):
         return obj
-    target = PodDetail if isinstance(obj, Pod) else NodeDetail
-    return msgspec.convert(msgspec.to_builtins(obj), target)
+    target: type[PodDetail] | type[NodeDetail] = PodDetail if isinstance(obj, Pod) else NodeDetail
+    detail: PodDetail | NodeDetail = msgspec.convert(msgspec.to_builtins(obj), target)
+    return detail

@@ -282,6 +282,7 @@ def _ip_sort(ip: str) -> tuple[int, int]:
         return _ips[ip]
     except KeyError:
         pass
+    key: tuple[int, int]
     try:
         addr = ipaddress.ip_address(ip)
         key = (addr.version, int(addr))
@@ -419,6 +420,13 @@ def event_time(ev: Event) -> float | None:
         if t is not None:
             return t
     return None
+
+
+def event_time_key(ev: Event) -> float:
+    """`event_time` as a sort key: unknown times sort first (oldest). The one notion of an event's time:
+    the table, describe, the events pane order and the informer's newest-N cut all use `event_time`."""
+    t = event_time(ev)
+    return t if t is not None else float("-inf")
 
 
 def event_count(ev: Event) -> int:

@@ -1,7 +1,10 @@
 """A live connection to one cluster: the real implementation of `ecotui.kube.session_api.SessionAPI`.
 
 `start()` checks the API server with GET /version (raising the mapped EcotuiError), then runs one informer
-per kind in background tasks: nodes and namespaces cluster-wide, pods and events in `namespace` (or all).
+per kind of the cockpit (nodes and namespaces cluster-wide, pods and events in `namespace` or all). Every
+other kind of the registry (`ecotui.kinds`) gets its informer when a view first asks for its snapshot, and
+loses it when nothing has asked for `idle_stop` seconds. Watch paths come from the registry (any API group).
+Every request goes through the client, whose write gate refuses writes while the profile is read-only.
 
 GC pauses: decoded objects are frozen msgspec structs with gc=False, but their lists still make a full
 collection over a 10k-pod cache take ~30 ms. After the first complete sync, if the caches hold at least
@@ -22,48 +25,26 @@ import ctypes.util
 import gc
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import quote
 
 import httpx
 import msgspec
 
+from ecotui.kinds.registry import by_id
+from ecotui.kinds.spec import KindSpec
 from .auth import Authenticator
 from .client import KubeClient
 from .informer import Informer, Timing, next_version
 from .kubeconfig import KubeConfig
-from .models import (Event, EventList, Namespace, NamespaceList, Node, NodeDetail, NodeList, Pod, PodDetail,
-                     PodDetailList, PodList)
-from .session_api import Kind
+from .models import Event, EventList, NodeDetail, PodDetail, PodDetailList
+from .render import event_time_key
 from .store import Connection, ConnState, Snapshot
+from .writegate import WriteGate
 
 _SEVERITY = {ConnState.LIVE: 0, ConnState.CONNECTING: 1, ConnState.RECONNECTING: 2, ConnState.STALE: 3,
              ConnState.ERROR: 4}
-
-
-def event_time_key(ev: Event) -> str:
-    """When an event last happened, as a sortable "YYYY-MM-DDTHH:MM:SS" string ("" if unknown)."""
-    t = (ev.series.lastObservedTime if ev.series else None) or ev.lastTimestamp or ev.eventTime \
-        or ev.metadata.creationTimestamp or ""
-    return t[:19]
-
-
-@dataclass(frozen=True)
-class _KindSpec:
-    resource: str
-    list_type: type
-    item_type: type
-    scoped: bool  # follows the session's namespace
-    initial_rv: str
-
-
-_KINDS: dict[str, _KindSpec] = {
-    "nodes": _KindSpec("nodes", NodeList, Node, False, "0"),
-    "namespaces": _KindSpec("namespaces", NamespaceList, Namespace, False, "0"),
-    "pods": _KindSpec("pods", PodList, Pod, True, ""),  # paged consistent read: flat memory on big clusters
-    "events": _KindSpec("events", EventList, Event, True, ""),
-}
+CORE_KINDS = ("nodes", "namespaces", "pods", "events")  # the cockpit's: started by start(), never stopped
+IDLE_STOP = 120.0  # seconds without a snapshot() call before an on-demand informer is stopped
 
 
 def _malloc_trim() -> Callable[[], None] | None:
@@ -90,23 +71,28 @@ class ClusterSession:
     KubeconfigError here. Call `stop()` when done (also after a failed `start()`)."""
 
     def __init__(self, kubeconfig: KubeConfig, context: str | None = None, namespace: str | None = None, *,
-                 timing: Timing = Timing(), events_limit: int = 5000, freeze_gc_after: int | None = 2000,
-                 transport: httpx.AsyncBaseTransport | None = None, clock: Callable[[], float] = time.time,
-                 health_interval: float = 1.0) -> None:
+                 gate: WriteGate | None = None, timing: Timing = Timing(), events_limit: int = 5000,
+                 freeze_gc_after: int | None = 2000, transport: httpx.AsyncBaseTransport | None = None,
+                 clock: Callable[[], float] = time.time, health_interval: float = 1.0,
+                 idle_stop: float = IDLE_STOP, monotonic: Callable[[], float] = time.monotonic) -> None:
         resolved = kubeconfig.resolve(context)
         self.context: str = resolved.context.name
         self.server: str = resolved.cluster.server
         self.namespace: str | None = namespace
         self.server_version = ""  # gitVersion from GET /version, e.g. "v1.31.2-eks-..."
+        self.gate = gate if gate is not None else WriteGate(self.context)
         self.auth = Authenticator(resolved.user, resolved.cluster, clock=clock)
-        self.client = KubeClient(resolved.cluster, self.auth, transport=transport)
+        self.client = KubeClient(resolved.cluster, self.auth, transport=transport, gate=self.gate)
         self._timing, self._events_limit, self._clock = timing, events_limit, clock
         self._freeze_gc_after, self._frozen = freeze_gc_after, False
         self._trim_at: float | None = None
         self._health_interval = health_interval
+        self._idle_stop, self._monotonic = idle_stop, monotonic
         self._informers: dict[str, Informer[Any]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._needed: dict[str, float] = {}  # on-demand kind -> when a snapshot of it was last asked for
         self._monitor: asyncio.Task[None] | None = None
+        self._started = False
         self._created = clock()
         self._own_version = next_version()
         self._last_conn: Connection | None = None
@@ -114,14 +100,16 @@ class ClusterSession:
     # ---- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        info = await self.client.get("/version", _VersionInfo)
+        info: _VersionInfo = await self.client.get("/version", _VersionInfo)
         self.server_version = info.gitVersion
-        for kind in _KINDS:
+        self._started = True
+        for kind in CORE_KINDS:
             self._start_kind(kind)
         self._monitor = asyncio.create_task(self._watch_health(), name="ecotui-session-health")
         self._own_version = next_version()
 
     async def stop(self) -> None:
+        self._started = False
         tasks = [*self._tasks.values(), *([self._monitor] if self._monitor else [])]
         for t in tasks:
             t.cancel()
@@ -131,33 +119,39 @@ class ClusterSession:
         await self.client.aclose()
 
     def _start_kind(self, kind: str) -> None:
-        spec = _KINDS[kind]
-        ns = self.namespace if spec.scoped else None
-        path = f"/api/v1/namespaces/{quote(ns, safe='')}/{spec.resource}" if ns else f"/api/v1/{spec.resource}"
+        spec = by_id(kind)
         inf: Informer[Any] = Informer(
-            self.client, kind, path, spec.list_type, spec.item_type, namespaced=spec.scoped,
-            initial_rv=spec.initial_rv, timing=self._timing, clock=self._clock,
-            max_items=self._events_limit if kind == "events" else None,
-            order_key=event_time_key if kind == "events" else None)
+            self.client, kind, spec.path(self.namespace), spec.list_type, spec.item_type,
+            namespaced=spec.namespaced, initial_rv=spec.initial_rv, timing=self._timing, clock=self._clock,
+            max_items=self._events_limit if spec.max_items else None, order_key=spec.order_key,
+            convert=spec.convert)
         self._informers[kind] = inf
         self._tasks[kind] = asyncio.create_task(inf.run(), name=f"ecotui-informer-{kind}")
 
-    async def _stop_kind(self, kind: str) -> None:
+    async def _stop_kind(self, kind: str, forget: bool = False) -> None:
         task = self._tasks.pop(kind, None)
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if forget:
+            self._informers.pop(kind, None)
+            self._needed.pop(kind, None)
+            self._own_version = next_version()
 
     async def _watch_health(self) -> None:
-        """Once a second: notice time-based changes (RECONNECTING -> STALE) and freeze the GC after the
-        first big sync."""
+        """Once a second: notice time-based changes (RECONNECTING -> STALE), stop informers nothing needs,
+        and freeze the GC after the first big sync."""
         while True:
             conn = self.connection
             if conn != self._last_conn:
                 self._last_conn = conn
                 self._own_version = next_version()
+            now = self._monotonic()
+            for kind, last in list(self._needed.items()):
+                if now - last > self._idle_stop:
+                    await self._stop_kind(kind, forget=True)
             if not self._frozen and self._freeze_gc_after is not None and self._informers \
-                    and all(i.synced for i in self._informers.values()):
+                    and all(self._informers[k].synced for k in CORE_KINDS if k in self._informers):
                 self._frozen = True
                 if sum(len(i) for i in self._informers.values()) >= self._freeze_gc_after:
                     gc.collect()
@@ -172,9 +166,25 @@ class ClusterSession:
 
     # ---- SessionAPI ---------------------------------------------------------------------------
 
-    def snapshot(self, kind: Kind) -> Snapshot[Any]:
+    def snapshot(self, kind: str) -> Snapshot[Any]:
+        """The latest snapshot of a kind of the registry; the first call for a kind starts its informer."""
         inf = self._informers.get(kind)
+        if kind not in CORE_KINDS:
+            if inf is None and self._started:
+                by_id(kind)  # KeyError for a kind the registry does not know
+                self._start_kind(kind)
+                inf = self._informers[kind]
+            self._needed[kind] = self._monotonic()
         return inf.snapshot() if inf is not None else Snapshot(kind)
+
+    def kind_connection(self, kind: str) -> Connection:
+        """The connection state of one kind's informer (a view shows it: e.g. 403 on secrets)."""
+        inf = self._informers.get(kind)
+        return inf.connection if inf is not None else Connection(ConnState.CONNECTING, self._created)
+
+    @property
+    def running_kinds(self) -> tuple[str, ...]:
+        return tuple(self._tasks)
 
     @property
     def informers(self) -> dict[str, Informer[Any]]:
@@ -182,7 +192,8 @@ class ClusterSession:
 
     @property
     def connection(self) -> Connection:
-        conns = [i.connection for i in self._informers.values()]
+        """The cockpit's kinds, worst state wins (a view's own kind is shown by `kind_connection`)."""
+        conns = [i.connection for k, i in self._informers.items() if k in CORE_KINDS]
         if not conns:
             return Connection(ConnState.CONNECTING, self._created)
         worst = max(_SEVERITY[c.state] for c in conns)
@@ -197,30 +208,44 @@ class ClusterSession:
         if namespace == self.namespace:
             return
         self.namespace = namespace
-        if self._tasks:  # started: restart the namespace-scoped informers
-            for kind, spec in _KINDS.items():
-                if spec.scoped:
-                    await self._stop_kind(kind)
-                    self._start_kind(kind)
+        for kind in list(self._tasks):  # started: restart the namespace-scoped informers
+            if by_id(kind).namespaced:
+                await self._stop_kind(kind)
+                self._start_kind(kind)
         self._own_version = next_version()
 
-    async def pod_events(self, namespace: str, name: str) -> list[Event]:
-        """Events about this pod, newest first (a fresh GET, not the cache)."""
-        selector = f"involvedObject.kind=Pod,involvedObject.namespace={namespace},involvedObject.name={name}"
-        items, _ = await self.client.list(f"/api/v1/namespaces/{quote(namespace, safe='')}/events", EventList,
-                                          params={"fieldSelector": selector})
+    async def relist(self) -> None:
+        """Drop every cache and LIST + WATCH again from scratch (the `refresh` action)."""
+        for kind in list(self._tasks):
+            await self._stop_kind(kind)
+            self._start_kind(kind)
+        self._own_version = next_version()
+
+    # ---- fresh reads for describe (the caches keep only what the tables show) ------------------
+
+    async def get_object(self, spec: KindSpec, namespace: str | None, name: str) -> Any:
+        """GET one object, decoded as the kind's `detail_type` (plain dicts unless the kind says otherwise)."""
+        return await self.client.get(spec.object_path(namespace, name), spec.detail_type)
+
+    async def object_events(self, kind: str, namespace: str | None, name: str) -> list[Event]:
+        """Events whose involvedObject is this object, newest first (a fresh LIST, not the cache)."""
+        sel = f"involvedObject.kind={kind}" + (f",involvedObject.namespace={namespace}" if namespace else "") \
+            + f",involvedObject.name={name}"
+        items, _ = await self.client.list(by_id("events").path(namespace), EventList,
+                                          params={"fieldSelector": sel})
         return sorted(items, key=event_time_key, reverse=True)
 
-    # ---- describe: fresh, full objects (the caches keep only what the tables show) -------------
+    async def pod_events(self, namespace: str, name: str) -> list[Event]:
+        """Events about this pod, newest first."""
+        return await self.object_events("Pod", namespace, name)
 
     async def get_pod(self, namespace: str, name: str) -> PodDetail:
         """GET one pod with everything `describe` shows."""
-        return await self.client.get(f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(name, safe='')}",
-                                     PodDetail)
+        return await self.client.get(by_id("pods").object_path(namespace, name), PodDetail)
 
     async def get_node(self, name: str) -> NodeDetail:
         """GET one node with everything `describe` shows."""
-        return await self.client.get(f"/api/v1/nodes/{quote(name, safe='')}", NodeDetail)
+        return await self.client.get(by_id("nodes").object_path(None, name), NodeDetail)
 
     async def node_pods(self, name: str) -> list[PodDetail]:
         """The pods scheduled on a node, in all namespaces (LIST with fieldSelector spec.nodeName)."""
@@ -230,6 +255,4 @@ class ClusterSession:
 
     async def node_events(self, name: str) -> list[Event]:
         """Events about a node (all namespaces), newest first."""
-        selector = f"involvedObject.kind=Node,involvedObject.name={name}"
-        items, _ = await self.client.list("/api/v1/events", EventList, params={"fieldSelector": selector})
-        return sorted(items, key=event_time_key, reverse=True)
+        return await self.object_events("Node", None, name)

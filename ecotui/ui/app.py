@@ -11,11 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.style import Style
-from textual import work
+from textual import on, work
 from textual.app import App
 
 from ecotui.errors import EcotuiError
 from ecotui.keymap import Keymap, load_keymap
+from ecotui.kinds.describing import describe_fresh
+from ecotui.kinds.registry import by_id
 from ecotui.kube.describe import describe_node, describe_pod
 from ecotui.kube.session_api import SessionAPI
 from ecotui.textsafe import one_line
@@ -23,15 +25,20 @@ from ecotui.themes import DEFAULT_THEME, ThemeSpec, load_themes_with_problems
 from ecotui.ui.bindings import hint_line, make_bindings, with_bindings
 from ecotui.ui.commands import HELP as COMMAND_HELP
 from ecotui.ui.commands import parse_command
+from ecotui.ui.context import UiContext
 from ecotui.ui.crash import crash_message, write_crash_log
 from ecotui.ui.help_text import event_text, help_text
+from ecotui.ui.messages import DescribeRequested, InternalProblem
 from ecotui.ui.screens.cockpit import TABLE_ACTIONS, TABLE_IDS, CockpitScreen
+from ecotui.ui.screens.kind_view import KindScreen
 from ecotui.ui.screens.pickers import PickerScreen, PromptScreen
+from ecotui.ui.screens.table_screen import TableScreen
 from ecotui.ui.screens.text_view import DescribeScreen, HelpScreen
 from ecotui.ui.theming import DEFAULT_VARIABLES, semantic_styles, to_textual_theme
 from ecotui.ui.widgets.resource_table import ResourceTable
+from ecotui.workspace import WorkspaceAPI
 
-SessionFactory = Callable[[str], SessionAPI]
+WorkspaceFactory = Callable[[str], WorkspaceAPI]
 LOADING = "(loading the full description…)\n"
 
 
@@ -42,17 +49,16 @@ class EcotuiApp(App[int]):
 
     def __init__(
         self,
-        session: SessionAPI,
+        workspace: WorkspaceAPI,
         *,
         keymap: Keymap | None = None,
         keymap_problems: Sequence[str] = (),
         themes: Mapping[str, ThemeSpec] | None = None,
         theme_problems: Sequence[str] = (),
         theme: str | None = None,
-        readonly: bool = False,
         contexts: Sequence[str] = (),
-        session_factory: SessionFactory | None = None,
-        start_session: bool = True,
+        workspace_factory: WorkspaceFactory | None = None,
+        start_workspace: bool = True,
         clock: Callable[[], float] = time.time,
         poll_interval: float = 0.25,
         age_interval: float = 5.0,
@@ -65,18 +71,15 @@ class EcotuiApp(App[int]):
         if themes is None:
             themes, loaded = load_themes_with_problems(None)
             theme_problems = [*theme_problems, *loaded]
-        self.session: SessionAPI = session
+        self.workspace: WorkspaceAPI = workspace
         self.keymap = keymap
         self.keymap_problems = list(keymap_problems)
         self.theme_problems = list(theme_problems)
         self.theme_specs: dict[str, ThemeSpec] = dict(themes)
-        self.readonly = readonly
         self.contexts = list(contexts)
-        self.session_factory = session_factory
-        self.start_session = start_session
+        self.workspace_factory = workspace_factory
+        self.start_workspace = start_workspace
         self.clock = clock
-        self.poll_interval = poll_interval
-        self.age_interval = age_interval
         self.switch_timeout = switch_timeout
         self.start_error = ""
         self.internal_error = ""
@@ -85,6 +88,7 @@ class EcotuiApp(App[int]):
         self.notices: list[str] = []
         self.cell_styles: dict[str, Style] = {}
         self.cockpit: CockpitScreen | None = None
+        self.ui = UiContext(hints=self.hints, clock=clock, poll_interval=poll_interval, age_interval=age_interval)
         for spec in self.theme_specs.values():
             self.register_theme(to_textual_theme(spec))
         wanted = theme or (DEFAULT_THEME if DEFAULT_THEME in self.theme_specs else next(iter(self.theme_specs), None))
@@ -94,6 +98,7 @@ class EcotuiApp(App[int]):
         if wanted is not None:
             self.theme = wanted
             self.cell_styles = semantic_styles(self.theme_specs[wanted])
+        self.ui.styles = self.cell_styles
         self._table_cls = with_bindings(ResourceTable, make_bindings(keymap, TABLE_IDS, actions=TABLE_ACTIONS))
 
     # ---- set-up ---------------------------------------------------------------------------
@@ -108,9 +113,21 @@ class EcotuiApp(App[int]):
     def hints(self, ids: Sequence[str], labels: Mapping[str, str]) -> str:
         return hint_line(self.keymap, ids, labels)
 
+    @property
+    def session(self) -> SessionAPI:
+        """The active workspace's cluster session."""
+        return self.workspace.session
+
+    @property
+    def readonly(self) -> bool:
+        return self.workspace.readonly
+
     def get_default_screen(self) -> CockpitScreen:
-        self.cockpit = self.screen_class(CockpitScreen)(self._table_cls)
+        self.cockpit = self.screen_class(CockpitScreen)(self._table_cls, self.ui, self.workspace)
         return self.cockpit
+
+    def _table_screens(self) -> list[TableScreen]:
+        return [s for s in self.screen_stack if isinstance(s, TableScreen)]
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
@@ -118,19 +135,20 @@ class EcotuiApp(App[int]):
         if problems:
             more = f" (+{len(problems) - 3} more, see help)" if len(problems) > 3 else ""
             self.say("\n".join(problems[:3]) + more, title="Start-up problems", severity="warning", timeout=12)
-        if self.start_session:
-            self._start(self.session)
+        if self.start_workspace:
+            self._start(self.workspace)
 
     @work(exclusive=True, group="session", exit_on_error=False)
-    async def _start(self, session: SessionAPI) -> None:
+    async def _start(self, workspace: WorkspaceAPI) -> None:
         try:
-            await session.start()
+            await workspace.start()
         except EcotuiError as exc:
             self.start_error = exc.message
         except Exception as exc:  # noqa: BLE001 - shown in the header, never a crash
             self.start_error = f"{type(exc).__name__}: {exc}"
-        if self.cockpit is not None:
-            self.cockpit.refresh_data(force=True)
+        for screen in self._table_screens():
+            screen.set_problem(self.start_error)
+            screen.refresh_data(force=True)
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -149,9 +167,7 @@ class EcotuiApp(App[int]):
     def _on_theme_changed(self, theme: Any) -> None:
         spec = self.theme_specs.get(theme.name)
         if spec is not None:
-            self.cell_styles = semantic_styles(spec)
-            if self.cockpit is not None:
-                self.cockpit.restyle()
+            self._restyle(semantic_styles(spec))
 
     def set_theme(self, name: str) -> bool:
         if name not in self.theme_specs:
@@ -159,10 +175,14 @@ class EcotuiApp(App[int]):
                         severity="error")
             return False
         self.theme = name
-        self.cell_styles = semantic_styles(self.theme_specs[name])
-        if self.cockpit is not None:
-            self.cockpit.restyle()
+        self._restyle(semantic_styles(self.theme_specs[name]))
         return True
+
+    def _restyle(self, styles: dict[str, Style]) -> None:
+        self.cell_styles = styles
+        self.ui.styles = styles
+        for screen in self._table_screens():
+            screen.restyle(styles)
 
     def action_theme(self) -> None:
         names = list(self.theme_specs)
@@ -203,28 +223,44 @@ class EcotuiApp(App[int]):
             else:
                 self.action_theme()
         elif cmd.verb == "focus" and self.cockpit is not None:
+            while len(self.screen_stack) > 1 and self.screen is not self.cockpit:
+                self.pop_screen()
             self.cockpit.focus_pane(cmd.arg)
+        elif cmd.verb == "view":
+            self.open_view(cmd.arg)
         elif cmd.verb == "ns":
             self.switch_namespace(None if cmd.arg in ("all", "-A", "*") else cmd.arg)
         elif cmd.verb == "ctx":
             self.switch_context(cmd.arg)
 
+    def open_view(self, kind: str) -> None:
+        """Open the list view of a registry kind (replacing a kind view already open)."""
+        if isinstance(self.screen, KindScreen):
+            if self.screen.kind == kind:
+                return
+            self.pop_screen()
+        self.push_screen(self.screen_class(KindScreen)(by_id(kind), self._table_cls, self.ui, self.workspace))
+
     def action_switch_namespace(self) -> None:
         snap = self.session.snapshot("namespaces")
         names = ["all", *sorted(snap.items)]
         current = self.session.namespace or "all"
-        self.push_screen(self.screen_class(PickerScreen)("Namespace", names, current),
-                         lambda n: n and self.switch_namespace(None if n == "all" else n))
+        def chosen(n: str | None) -> None:
+            if n:
+                self.switch_namespace(None if n == "all" else n)
+        self.push_screen(self.screen_class(PickerScreen)("Namespace", names, current), chosen)
 
     def action_all_namespaces(self) -> None:
         self.switch_namespace(None)
 
     def action_switch_context(self) -> None:
-        if not self.contexts or self.session_factory is None:
+        if not self.contexts or self.workspace_factory is None:
             self.say("no other contexts to switch to", severity="warning")
             return
-        self.push_screen(self.screen_class(PickerScreen)("Context", self.contexts, self.session.context),
-                         lambda n: n and self.switch_context(n))
+        def chosen(n: str | None) -> None:
+            if n:
+                self.switch_context(n)
+        self.push_screen(self.screen_class(PickerScreen)("Context", self.contexts, self.session.context), chosen)
 
     # ---- session changes (workers) --------------------------------------------------------
 
@@ -245,12 +281,11 @@ class EcotuiApp(App[int]):
         except EcotuiError as exc:
             self.say(exc.message, severity="error")
             return
-        if self.cockpit is not None:
-            self.cockpit.node_scope = None
-            self.cockpit.refresh_data(force=True)
+        for screen in self._table_screens():
+            screen.reset_data()
 
     def switch_context(self, name: str) -> None:
-        if self.session_factory is None:
+        if self.workspace_factory is None:
             self.say("context switching is not available", severity="warning")
             return
         if self.contexts and name not in self.contexts:
@@ -264,9 +299,9 @@ class EcotuiApp(App[int]):
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _switch_context(self, name: str) -> None:
-        assert self.session_factory is not None
+        assert self.workspace_factory is not None
         try:
-            new = self.session_factory(name)
+            new = self.workspace_factory(name)
         except EcotuiError as exc:
             self.say(exc.message, severity="error")
             return
@@ -277,11 +312,12 @@ class EcotuiApp(App[int]):
             self.say(msg, severity="error")
             await new.stop()
             return
-        old, self.session = self.session, new
+        old, self.workspace = self.workspace, new
         self.start_error = ""
-        if self.cockpit is not None:
-            self.cockpit.reset_data()
-        self.say(f"context: {name}", timeout=3)
+        for screen in self._table_screens():
+            screen.set_problem("")
+            screen.use_workspace(new)
+        self.say(f"context: {name}" + (" (read-only)" if new.readonly else ""), timeout=3)
         try:
             await old.stop()
         except Exception:  # noqa: BLE001 - the old session is gone either way
@@ -289,23 +325,34 @@ class EcotuiApp(App[int]):
 
     # ---- describe -------------------------------------------------------------------------
 
+    @on(DescribeRequested)
+    def _describe_requested(self, message: DescribeRequested) -> None:
+        self.describe(message.kind, message.key)
+
     def describe(self, pane: str, key: str) -> None:
         """Describe a row. The caches keep only what the tables show, so the description is built from
         a fresh GET of the full object (a pod with its events; a node with the pods scheduled on it and
         its events); until that answers, and if it fails, it is built from the cached struct."""
         now = self.clock()
-        items = self.session.snapshot(pane).items  # type: ignore[arg-type]
+        items = self.session.snapshot(pane).items
         obj = items.get(key)
         if obj is None:
+            return
+        if pane not in ("events", "nodes", "pods"):
+            spec = by_id(pane)
+            screen = self._show_describe(f"{spec.kind.lower()} {key}", LOADING)
+            self._load_object(screen, pane, key)
             return
         if pane == "events":
             ref = obj.involvedObject
             ns = ref.namespace or obj.metadata.namespace
             if ref.kind == "Pod" and f"{ns}/{ref.name}" in self.session.snapshot("pods").items:
-                return self.describe("pods", f"{ns}/{ref.name}")
-            if ref.kind == "Node" and ref.name in self.session.snapshot("nodes").items:
-                return self.describe("nodes", ref.name)
-            return self._show_describe(f"event {key}", event_text(obj, now))
+                self.describe("pods", f"{ns}/{ref.name}")
+            elif ref.kind == "Node" and ref.name in self.session.snapshot("nodes").items:
+                self.describe("nodes", ref.name)
+            else:
+                self._show_describe(f"event {key}", event_text(obj, now))
+            return
         if pane == "nodes":
             screen = self._show_describe(f"node {key}", LOADING + describe_node(obj, self._cached_pods_on(key), now))
             self._load_node(screen, obj)
@@ -336,6 +383,10 @@ class EcotuiApp(App[int]):
             return None, f"{type(exc).__name__}: {exc}"
 
     @work(group="describe", exit_on_error=False)
+    async def _load_object(self, screen: DescribeScreen, kind: str, key: str) -> None:
+        screen.set_text(await describe_fresh(self.session, by_id(kind), key, self.clock()))
+
+    @work(group="describe", exit_on_error=False)
     async def _load_pod(self, screen: DescribeScreen, cached: Any) -> None:
         md = cached.metadata
         (pod, why), (events, events_why) = await asyncio.gather(self._fetch("get_pod", md.namespace, md.name),
@@ -364,6 +415,15 @@ class EcotuiApp(App[int]):
         screen.set_text(text)
 
     # ---- crashes --------------------------------------------------------------------------
+
+    @on(InternalProblem)
+    def _internal_problem(self, message: InternalProblem) -> None:
+        if message.error is None:
+            self.clear_internal_error()
+        else:
+            self.report_internal_error(message.error)
+        for screen in self._table_screens():
+            screen.set_problem(self.internal_error or self.start_error)
 
     def report_internal_error(self, exc: Exception) -> None:
         """A bug while turning snapshots into rows: keep the cockpit alive, say it in the header and

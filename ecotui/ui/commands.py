@@ -1,9 +1,16 @@
-"""The `:` prompt: parse one command line into (verb, argument). Pure; no Textual."""
+"""The `:` prompt: parse one command line into (verb, argument). Pure; no Textual.
+
+Every kind of the registry is a command by each of its names (`:deploy`, `:deployments`, `:sts`, `:secret`):
+the cockpit's own kinds (nodes, pods, events) focus their pane, every other kind opens its list view.
+"""
 from __future__ import annotations
 
 from typing import NamedTuple
 
-HELP = "commands: ns NAME|all, ctx NAME, theme NAME, nodes, pods, events, help, q"
+from ecotui.kinds.registry import all_specs, lookup
+
+_VIEWS = ", ".join(s.names[-1] for s in all_specs() if s.id not in ("nodes", "pods", "events"))
+HELP = f"commands: ns NAME|all, ctx NAME, theme NAME, nodes, pods, events, {_VIEWS}, help, q"
 
 _VERBS = {
     "ns": "ns", "namespace": "ns",
@@ -21,8 +28,8 @@ _NEEDS_ARG = {"ns", "ctx"}
 
 
 class Command(NamedTuple):
-    verb: str      # "ns" | "ctx" | "theme" | "quit" | "focus" | "help"
-    arg: str = ""  # ns: a name or "all"; ctx: a context; theme: a name or "" (cycle); focus: pane
+    verb: str      # "ns" | "ctx" | "theme" | "quit" | "focus" | "view" | "help"
+    arg: str = ""  # ns: a name or "all"; ctx: a context; theme: a name or "" (cycle); focus: pane; view: kind id
 
 
 def parse_command(line: str) -> Command:
@@ -34,6 +41,11 @@ def parse_command(line: str) -> Command:
         raise ValueError(f"empty command; {HELP}")
     word, _, rest = text.partition(" ")
     verb = _VERBS.get(word.lower())
+    spec = lookup(word) if verb is None else None
+    if spec is not None:
+        if rest.strip():
+            raise ValueError(f"{word} takes no argument")
+        return Command("view", spec.id)
     if verb is None:
         raise ValueError(f"unknown command {word!r}; {HELP}")
     arg = rest.strip()

@@ -8,7 +8,7 @@ import pytest
 from ecotui.kube.store import Connection, ConnState
 from ecotui.ui.app import EcotuiApp
 from ecotui.ui.screens.text_view import DescribeScreen
-from ui_fakes import T0, FakeSession, event, node, pod, screen_text
+from ui_fakes import T0, FakeSession, event, node, pod, screen_text, workspace
 
 SIZES = [(80, 24), (200, 50)]
 
@@ -36,10 +36,10 @@ def make_session(**kw) -> FakeSession:
     return s
 
 
-def make_app(session: FakeSession, **kw) -> EcotuiApp:
+def make_app(session: FakeSession, *, readonly: bool = False, **kw) -> EcotuiApp:
     kw.setdefault("clock", lambda: T0)
     kw.setdefault("poll_interval", 0.05)
-    return EcotuiApp(session, **kw)
+    return EcotuiApp(workspace(session, readonly=readonly), **kw)
 
 
 def table(app: EcotuiApp, name: str):
@@ -292,11 +292,11 @@ async def test_context_switch_builds_new_session_and_stops_old():
     new = make_session(context="ctx-b")
     built: list[str] = []
 
-    def factory(name: str) -> FakeSession:
+    def factory(name: str):
         built.append(name)
-        return new
+        return workspace(new)
 
-    app = make_app(old, contexts=["ctx-a", "ctx-b"], session_factory=factory)
+    app = make_app(old, contexts=["ctx-a", "ctx-b"], workspace_factory=factory)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("c")

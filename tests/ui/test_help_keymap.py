@@ -5,7 +5,7 @@ from ecotui.actions import ACTIONS
 from ecotui.keymap import load_keymap
 from ecotui.ui.app import EcotuiApp
 from ecotui.ui.screens.text_view import DescribeScreen, HelpScreen
-from ui_fakes import T0, FakeSession, node, pod
+from ui_fakes import T0, FakeSession, node, pod, workspace
 
 
 def session() -> FakeSession:
@@ -22,7 +22,7 @@ def help_line(text: str, action_id: str) -> str:
 async def test_help_lists_every_action_with_default_keys():
     keymap, problems = load_keymap(None)
     assert problems == []
-    app = EcotuiApp(session(), keymap=keymap, keymap_problems=problems, clock=lambda: T0)
+    app = EcotuiApp(workspace(session()), keymap=keymap, keymap_problems=problems, clock=lambda: T0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
@@ -42,7 +42,7 @@ async def test_user_keymap_override_moves_keys(tmp_path):
     user.write_text("help: f2\ndescribe: x\nfocus_nodes: F\n")
     keymap, problems = load_keymap(str(user))
     assert problems == []
-    app = EcotuiApp(session(), keymap=keymap, clock=lambda: T0)
+    app = EcotuiApp(workspace(session()), keymap=keymap, clock=lambda: T0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("question_mark")          # no longer bound
@@ -72,7 +72,7 @@ async def test_keymap_problems_are_notified_and_listed(tmp_path):
     user.write_text("no_such_action: z\nquit: ctrl+nonsense\nfilter: d\n")
     keymap, problems = load_keymap(str(user))
     assert len(problems) == 3
-    app = EcotuiApp(session(), keymap=keymap, keymap_problems=problems, clock=lambda: T0)
+    app = EcotuiApp(workspace(session()), keymap=keymap, keymap_problems=problems, clock=lambda: T0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         startup = [n for n in app.notices if "Start-up problems" in n]
@@ -91,7 +91,7 @@ async def test_hints_line_uses_keymap(tmp_path):
     user = tmp_path / "keymap.yaml"
     user.write_text("quit: Q\n")
     keymap, _ = load_keymap(str(user))
-    app = EcotuiApp(session(), keymap=keymap, clock=lambda: T0)
+    app = EcotuiApp(workspace(session()), keymap=keymap, clock=lambda: T0)
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         hints = str(app.cockpit.query_one("#hints").render())
@@ -105,7 +105,7 @@ async def test_hints_line_uses_keymap(tmp_path):
 
 
 async def test_unknown_start_theme_is_reported():
-    app = EcotuiApp(session(), theme="nope", clock=lambda: T0)
+    app = EcotuiApp(workspace(session()), theme="nope", clock=lambda: T0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.theme == "dark"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from ecotui.ui.app import EcotuiApp
-from ui_fakes import T0, FakeSession, node, pod
+from ui_fakes import T0, FakeSession, node, pod, workspace
 
 N = 10_000
 
@@ -20,7 +20,7 @@ async def test_ten_thousand_pods_fill_and_diff():
     s.set_nodes(nodes)
     s.set_pods(pod(f"svc-{i % 40}-{i:05d}", ns=f"ns-{i % 20}", node=nodes[i % 50].metadata.name,
                    ip=f"10.1.{i // 250}.{i % 250}") for i in range(N))
-    app = EcotuiApp(s, clock=lambda: T0, poll_interval=3600, age_interval=3600)
+    app = EcotuiApp(workspace(s), clock=lambda: T0, poll_interval=3600, age_interval=3600)
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         cockpit = app.cockpit
@@ -76,7 +76,7 @@ async def test_ten_thousand_pods_churn_costs_only_the_changes():
     nodes = [node(f"node-{i}") for i in range(20)]
     s.set_nodes(nodes)
     s.set_pods(pod(f"svc-{i:05d}", ns=f"ns-{i % 20}", node=nodes[i % 20].metadata.name) for i in range(N))
-    app = EcotuiApp(s, clock=lambda: T0, poll_interval=3600, age_interval=3600)
+    app = EcotuiApp(workspace(s), clock=lambda: T0, poll_interval=3600, age_interval=3600)
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         cockpit, pods = app.cockpit, app.cockpit.tables["pods"]

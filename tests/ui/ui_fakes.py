@@ -4,14 +4,18 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from ecotui.errors import EcotuiError
 from ecotui.kube.models import (Condition, Container, ContainerState, ContainerStatus, Event, Namespace,
                                 Node, NodeDetail, NodeSpec, NodeStatus, NodeSystemInfo, ObjectMeta,
                                 ObjectReference, Pod, PodDetail, PodSpec, PodStatus, StateRunning,
                                 StateTerminated, StateWaiting, as_detail)
+from ecotui.kinds.spec import KindSpec
+from ecotui.kube.session_api import SessionAPI
 from ecotui.kube.store import Connection, ConnState, Snapshot
+from ecotui.kube.writegate import WriteGate
+from ecotui.workspace import Profile, Workspace, WorkspaceAPI
 
 T0 = 1_700_000_000.0          # the fake "now" used by tests
 CREATED = "2023-11-14T20:00:00Z"  # ~53 min before T0
@@ -46,7 +50,7 @@ def node(name: str, *, ready: bool = True, cordoned: bool = False, group: str = 
                             labels={"eks.amazonaws.com/nodegroup": group, "topology.kubernetes.io/zone": zone,
                                     "node.kubernetes.io/instance-type": "m5.large"}),
         spec=NodeSpec(unschedulable=cordoned),
-        status=NodeStatus(conditions=conds, nodeInfo=NodeSystemInfo(kubeletVersion="v1.31.2-eks")),
+        status=NodeStatus(conditions=tuple(conds), nodeInfo=NodeSystemInfo(kubeletVersion="v1.31.2-eks")),
     )
 
 
@@ -88,6 +92,8 @@ class FakeSession:
         self.get_calls: list[tuple[str, ...]] = []        # ("pod", ns, name) / ("node", name) / ("node_pods", name)
         self.details: dict[tuple[str, ...], Any] = {}     # what GET answers ("pod", ns, name) / ("node", name)
         self.get_error: Exception | None = None          # raised by every GET when set
+        self.relists = 0
+        self.objects: dict[tuple[str, str | None, str], Any] = {}   # get_object answers (kind id, ns, name)
 
     async def start(self) -> None:
         if self.start_error is not None:
@@ -98,7 +104,30 @@ class FakeSession:
         self.stopped = True
 
     def snapshot(self, kind: str) -> Snapshot[Any]:
-        return self._snaps[kind]
+        snap = self._snaps.get(kind)
+        if snap is None:
+            snap = self._snaps[kind] = Snapshot(kind, synced=True)
+        return snap
+
+    def kind_connection(self, kind: str) -> Connection:
+        return self._conn
+
+    async def relist(self) -> None:
+        self.relists += 1
+        self._version += 1
+
+    async def get_object(self, spec: KindSpec, namespace: str | None, name: str) -> Any:
+        self.get_calls.append((spec.id, namespace or "", name))
+        if self.get_error is not None:
+            raise self.get_error
+        try:
+            return self.objects[(spec.id, namespace, name)]
+        except KeyError:
+            raise EcotuiError(f"{spec.kind} {name!r} not found (404)") from None
+
+    async def object_events(self, kind: str, namespace: str | None, name: str) -> list[Event]:
+        return [e for e in self._snaps["events"].items.values()
+                if e.involvedObject.kind == kind and e.involvedObject.name == name]
 
     @property
     def connection(self) -> Connection:
@@ -137,7 +166,7 @@ class FakeSession:
         self.get_calls.append(("node_pods", name))
         if self.get_error is not None:
             raise self.get_error
-        return [as_detail(p) for p in self._snaps["pods"].items.values() if p.spec.nodeName == name]
+        return [cast(PodDetail, as_detail(p)) for p in self._snaps["pods"].items.values() if p.spec.nodeName == name]
 
     async def node_events(self, name: str) -> list[Event]:
         return [e for e in self._snaps["events"].items.values()
@@ -146,7 +175,7 @@ class FakeSession:
     # ---- scripting --------------------------------------------------------------------------
 
     def set_items(self, kind: str, items: dict[str, Any], synced: bool = True) -> None:
-        old = self._snaps[kind]
+        old = self.snapshot(kind)
         self._snaps[kind] = Snapshot(kind, MappingProxyType(dict(items)), old.version + 1, synced)
         self._version += 1
 
@@ -165,6 +194,15 @@ class FakeSession:
     def set_connection(self, conn: Connection) -> None:
         self._conn = conn
         self._version += 1
+
+
+def workspace(session: SessionAPI, *, readonly: bool = False) -> WorkspaceAPI:
+    """A real Workspace around a (fake) session: its profile and write gate as the factory would make them."""
+    return Workspace(Profile(session.context, session.namespace, readonly), session,
+                     WriteGate(session.context, readonly))
+
+
+_checked: SessionAPI = FakeSession()  # the type checker proves the fake keeps the session contract
 
 
 def screen_text(app: Any) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import ecotui
+from ecotui.workspace import choose_namespace
 from ecotui import cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,7 +182,7 @@ def test_namespace_and_all_are_exclusive(tmp_path, capsys):
     (None, False, None, None, None),
 ])
 def test_choose_namespace(cli_ns, all_ns, cfg_ns, ctx_ns, expected):
-    assert cli.choose_namespace(cli_ns, all_ns, cfg_ns, ctx_ns) == expected
+    assert choose_namespace(cli_ns, all_ns, cfg_ns, ctx_ns) == expected
 
 
 def test_unexpected_error_is_one_line_and_a_crash_log(tmp_path, capsys, monkeypatch):

@@ -2,41 +2,29 @@
 
 Data flow: a 4 Hz timer compares `session.version`; only when it moved are the snapshots turned into
 rows (`ecotui.ui.rows.PaneRows`, incremental) and handed to each table's keyed diff. A slower timer
-re-renders the visible rows so AGE text stays current. No I/O happens here.
+re-renders the visible rows so AGE text stays current. No I/O happens here. The screen never sees the App:
+it reads its workspace and `UiContext`, and asks for describe with a `DescribeRequested` message.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
 
-from ecotui.kube.render import EVENT_COLUMNS, NODE_COLUMNS, POD_COLUMNS, event_cells, node_cells, pod_cells
+from ecotui.kube.render import event_cells, node_cells, pod_cells
 from ecotui.textsafe import one_line
+from ecotui.ui.context import UiContext
 from ecotui.ui.rows import NodeCounts, PaneRows, event_order, warnings_delta
-from ecotui.ui.widgets.pane import Pane
+from ecotui.ui.screens.table_screen import TABLE_ACTIONS, TABLE_IDS, TableScreen
+from ecotui.ui.widgets.filter_bar import FilterBar
 from ecotui.ui.widgets.resource_table import ResourceTable
 from ecotui.ui.widgets.status import KeyHints, StatusHeader
+from ecotui.workspace import WorkspaceAPI
 
-if TYPE_CHECKING:
-    from ecotui.ui.app import EcotuiApp
+__all__ = ["CockpitScreen", "TABLE_ACTIONS", "TABLE_IDS"]
 
-PANES = ("nodes", "pods", "events")
 REFRESH_ORDER = ("pods", "nodes", "events")   # pods first: their changes update the nodes' PODS counts
-LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving
-TITLES = {"nodes": "Nodes", "pods": "Pods", "events": "Events"}
-COLUMNS = {"nodes": NODE_COLUMNS, "pods": POD_COLUMNS, "events": EVENT_COLUMNS}
-MAX_WIDTHS = {
-    "nodes": {"name": 48, "nodegroup": 28, "pressure": 40},
-    "pods": {"namespace": 24, "name": 56, "node": 44, "status": 26},
-    "events": {"namespace": 20, "object": 48, "message": 100, "reason": 28},
-}
-TABLE_IDS = ("open", "describe", "sort", "sort_reverse", "cursor_down", "cursor_up", "cursor_top", "cursor_bottom",
-             "page_down", "page_up")
-TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe"}
 HINT_IDS = ("help", "filter", "command", "describe", "sort", "focus_nodes", "focus_pods", "focus_events",
             "switch_namespace", "switch_context", "theme", "quit")
 HINT_LABELS = {"help": "help", "filter": "filter", "command": "cmd", "describe": "describe", "sort": "sort",
@@ -44,7 +32,8 @@ HINT_LABELS = {"help": "help", "filter": "filter", "command": "cmd", "describe":
                "switch_namespace": "ns", "switch_context": "ctx", "theme": "theme", "quit": "quit"}
 
 
-class CockpitScreen(Screen[None]):
+class CockpitScreen(TableScreen):
+    PANES: ClassVar[tuple[str, ...]] = ("nodes", "pods", "events")
     KEY_IDS: ClassVar[tuple[str, ...]] = (
         "quit", "help", "command", "filter", "clear_filter", "switch_context", "switch_namespace",
         "all_namespaces", "focus_nodes", "focus_pods", "focus_events", "next_pane", "prev_pane", "theme",
@@ -61,23 +50,12 @@ class CockpitScreen(Screen[None]):
     CockpitScreen.-short .pane.-active { height: 1fr; }
     CockpitScreen.-tall .pane { height: 1fr; }
     CockpitScreen.-tall .pane.-active { height: 2fr; }
-    CockpitScreen #filter-bar { height: auto; display: none; }
-    CockpitScreen #filter-bar.-open { display: block; }
-    CockpitScreen #filter-input { height: 1; border: none; padding: 0 1; background: $panel; }
-    CockpitScreen #filter-msg { height: auto; color: $error; padding: 0 1; }
     """
 
-    def __init__(self, table_cls: type[ResourceTable]) -> None:
-        super().__init__()
-        styles = self._app.cell_styles
-        self.tables: dict[str, ResourceTable] = {
-            name: table_cls(
-                COLUMNS[name], max_widths=MAX_WIDTHS[name], styles=styles, id=name)
-            for name in PANES
-        }
-        self.panes = {name: Pane(TITLES[name], self.tables[name], id=f"{name}-pane") for name in PANES}
+    def __init__(self, table_cls: type[ResourceTable], ui: UiContext, workspace: WorkspaceAPI) -> None:
+        super().__init__(table_cls, ui, workspace)
         self.counts = NodeCounts()
-        self.models: dict[str, PaneRows[Any]] = {
+        self.models = {
             "nodes": PaneRows(lambda n, now: node_cells(n, self.counts.get(n.metadata.name), now),
                               token=lambda k, n: self.counts.get(n.metadata.name)),
             "pods": PaneRows(pod_cells),
@@ -85,82 +63,44 @@ class CockpitScreen(Screen[None]):
         }
         self.active = "pods"
         self.node_scope: str | None = None   # node → pods drill-down
-        self.filter_target: str | None = None
         self._seen: dict[str, Any] = {}
         self._warnings = 0                              # Warning events in the events pane's snapshot
         self._dirty_nodes: set[str] = set()            # nodes whose pod count changed since their last refresh
-        self._loading = True
-        self._last_version: int | None = None
-
-    @property
-    def _app(self) -> "EcotuiApp":
-        return self.app  # type: ignore[return-value]
 
     # ---- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
         with Vertical(id="panes"):
-            for name in PANES:
+            for name in self.PANES:
                 yield self.panes[name]
-        with Vertical(id="filter-bar"):
-            yield Input(placeholder="filter: text, or a label selector (app=web,tier!=db)", id="filter-input")
-            yield Static("", id="filter-msg")
-        yield KeyHints(self._app.hints(HINT_IDS, HINT_LABELS), id="hints")
+        yield FilterBar(id="filter-bar")
+        yield KeyHints(self.ui.hints(HINT_IDS, HINT_LABELS), id="hints")
 
     def on_mount(self) -> None:
+        super().on_mount()
         self._set_active("pods")
         self.tables["pods"].focus()
         self.refresh_data(force=True)
-        self.set_interval(self._app.poll_interval, self._poll)
-        # while a first LIST is still arriving page by page, look more often (the pages land in the table
-        # as they come, and the table is complete right after the last one, not up to a poll later)
-        self._loading_poll = self.set_interval(min(LOADING_POLL, self._app.poll_interval), self._poll)
-        self.set_interval(self._app.age_interval, self._refresh_ages)
 
     # ---- refresh --------------------------------------------------------------------------
-
-    def _poll(self) -> None:
-        if self._app.session.version != self._last_version:
-            self._safe_refresh()
-        else:
-            self._show_header()
-        loading = not all(self._app.session.snapshot(k).synced for k in PANES)
-        if loading != self._loading:
-            self._loading = loading
-            (self._loading_poll.resume if loading else self._loading_poll.pause)()
-
-    def _refresh_ages(self) -> None:
-        self._safe_refresh(fresh=True)
-
-    def _safe_refresh(self, **kw: bool) -> None:
-        try:
-            self.refresh_data(**kw)
-        except Exception as exc:  # noqa: BLE001 - a rendering bug must not take the cockpit down
-            self._app.report_internal_error(exc)
-            self._show_header()
-        else:
-            if self._app.internal_error:
-                self._app.clear_internal_error()
-                self._show_header()
 
     def refresh_data(self, *, force: bool = False, fresh: bool = False) -> None:
         """Bring the panes up to date with the session's snapshots. Work is proportional to what changed
         since the last call (see rows.py and the ResourceTable docstring), not to the number of rows."""
-        app = self._app
-        session = app.session
+        session = self.session
         self._last_version = session.version
-        now = app.clock()
+        now = self.ui.clock()
         ns = session.namespace
-        snaps = {k: session.snapshot(k) for k in PANES}
-        with app.batch_update():
+        snaps = {k: session.snapshot(k) for k in self.PANES}
+        with self.app.batch_update():
             for name in REFRESH_ORDER:
                 try:
                     self._refresh_pane(name, snaps[name], ns, now, force, fresh)
                 except Exception:
                     self._forget(name)
                     raise
-        self._show_header()
+        self.show_header()
 
     def _forget(self, name: str) -> None:
         """After a failed refresh: rebuild this pane (and what depends on it) from scratch next time."""
@@ -183,8 +123,8 @@ class CockpitScreen(Screen[None]):
             return
         self._seen[name] = state
         if name != "nodes":
-            pick = [i for i, (k, _) in enumerate(COLUMNS[name]) if not (k == "namespace" and ns is not None)]
-            table.set_columns(COLUMNS[name], pick)
+            cols = table.columns_spec
+            table.set_columns(cols, [i for i, (k, _) in enumerate(cols) if not (k == "namespace" and ns is not None)])
         where = (lambda p, node=scope: p.spec.nodeName == node) if scope else None
         visible = table.visible_keys() if fresh else ()
         ch = model.diff(snap.items, now, where=where, view=scope, dirty=dirty, fresh=visible)
@@ -196,65 +136,24 @@ class CockpitScreen(Screen[None]):
             self._dirty_nodes = set()
         if ch.upserts or ch.removed:
             table.apply_changes(ch.upserts, ch.removed, ch.natural)
-        self._update_title(name, snap, table.row_count)
+        self.update_title(name, snap, table.row_count)
 
-    def _update_title(self, name: str, snap: Any, shown: int) -> None:
-        total = len(snap.items)
-        parts = [TITLES[name], f"{shown}" if shown == total else f"{shown}/{total}"]
-        if not snap.synced:
-            parts.append("loading…")
+    def title_extra(self, name: str) -> list[str]:
         if name == "pods" and self.node_scope:
-            parts.append(f"node: {one_line(self.node_scope, 60)}")
-        if name == "events":
-            warnings = self._warnings
-            if warnings:
-                parts.append(f"{warnings} warnings")
-        f = self.models[name].filter
-        if f.active:
-            parts.append(f"filter: {one_line(f.source, 40)}")
-        label = self.tables[name].sort_label
-        if label:
-            parts.append(f"sort: {label}")
-        self.panes[name].set_title(" · ".join(parts))
-
-    def _show_header(self) -> None:
-        app = self._app
-        s = app.session
-        self.query_one(StatusHeader).show(s.context, s.namespace, s.connection, readonly=app.readonly,
-                                          error=app.internal_error or app.start_error, styles=app.cell_styles)
-
-    def restyle(self) -> None:
-        for t in self.tables.values():
-            t.set_styles(self._app.cell_styles)
-        self.query_one(StatusHeader)._last = None
-        self._show_header()
+            return [f"node: {one_line(self.node_scope, 60)}"]
+        if name == "events" and self._warnings:
+            return [f"{self._warnings} warnings"]
+        return []
 
     def reset_data(self) -> None:
-        """After a context switch: forget the old cluster's rows."""
+        """After a context or namespace switch: forget the old rows and the node drill-down."""
         self.node_scope = None
         self._seen.clear()
-        self.refresh_data(force=True)
-
-    @on(ResourceTable.SortChanged)
-    def _sort_changed(self, event: ResourceTable.SortChanged) -> None:
-        name = str(event.table.id)
-        self._update_title(name, self._app.session.snapshot(name), event.table.row_count)  # type: ignore[arg-type]
+        self.counts = NodeCounts()
+        self._warnings = 0
+        super().reset_data()
 
     # ---- panes and focus ------------------------------------------------------------------
-
-    def _set_active(self, name: str) -> None:
-        self.active = name
-        for n, pane in self.panes.items():
-            pane.set_class(n == name, "-active")
-
-    def on_descendant_focus(self, event: Any) -> None:
-        w = event.widget
-        if isinstance(w, ResourceTable) and w.id in self.panes:
-            self._set_active(str(w.id))
-
-    def focus_pane(self, name: str) -> None:
-        self._set_active(name)
-        self.tables[name].focus()
 
     def action_focus_nodes(self) -> None:
         self.focus_pane("nodes")
@@ -266,13 +165,10 @@ class CockpitScreen(Screen[None]):
         self.focus_pane("events")
 
     def action_next_pane(self) -> None:
-        self.focus_pane(PANES[(PANES.index(self.active) + 1) % len(PANES)])
+        self.focus_pane(self.PANES[(self.PANES.index(self.active) + 1) % len(self.PANES)])
 
     def action_prev_pane(self) -> None:
-        self.focus_pane(PANES[(PANES.index(self.active) - 1) % len(PANES)])
-
-    def action_refresh(self) -> None:
-        self.refresh_data(force=True)
+        self.focus_pane(self.PANES[(self.PANES.index(self.active) - 1) % len(self.PANES)])
 
     # ---- node → pods ----------------------------------------------------------------------
 
@@ -284,13 +180,7 @@ class CockpitScreen(Screen[None]):
         if self.active == "nodes":
             self.show_node_pods(key)
         else:
-            self._app.describe(self.active, key)
-
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()  # a mouse click on a row; the keyboard path is the `open` action
-        if event.data_table is self.tables[self.active]:
-            self.action_open_row()
+            self.action_describe()
 
     def show_node_pods(self, node: str | None) -> None:
         self.node_scope = node
@@ -298,76 +188,14 @@ class CockpitScreen(Screen[None]):
         if node is not None:
             self.focus_pane("pods")
 
-    # ---- filter ---------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        self.filter_target = self.active
-        bar = self.query_one("#filter-bar")
-        bar.add_class("-open")
-        inp = self.query_one("#filter-input", Input)
-        inp.value = self.models[self.active].filter.source
-        self.query_one("#filter-msg", Static).update("")
-        inp.focus()
-
-    def _close_filter_bar(self) -> None:
-        self.query_one("#filter-bar").remove_class("-open")
-        self.query_one("#filter-msg", Static).update("")
-        target = self.filter_target or self.active
-        self.filter_target = None
-        self.focus_pane(target)
-
-    @property
-    def filter_open(self) -> bool:
-        return self.query_one("#filter-bar").has_class("-open")
-
-    def _apply_filter(self, text: str) -> bool:
-        target = self.filter_target or self.active
-        try:
-            self.models[target].set_filter(text)
-        except ValueError as exc:
-            self.query_one("#filter-msg", Static).update(one_line(str(exc), 200))
-            return False
-        self.query_one("#filter-msg", Static).update("")
-        self.refresh_data()
-        return True
-
-    @on(Input.Changed, "#filter-input")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._apply_filter(event.value)
-
-    @on(Input.Submitted, "#filter-input")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if self._apply_filter(event.value):
-            self._close_filter_bar()
-
-    def action_clear_filter(self) -> None:
-        target = self.filter_target or self.active
-        self.models[target].clear_filter()
-        if self.filter_open:
-            self.query_one("#filter-input", Input).value = ""
-        self.refresh_data()
-
     def action_back(self) -> None:
         """Close the filter bar (clearing it), else leave the node drill-down, else clear the filter."""
         if self.filter_open:
-            self.models[self.filter_target or self.active].clear_filter()
-            self._close_filter_bar()
-            self.refresh_data()
+            self.back()
         elif self.active == "pods" and self.node_scope is not None:
             node = self.node_scope
             self.show_node_pods(None)
             self.focus_pane("nodes")
             self.tables["nodes"].move_to_key(node)
-        elif self.models[self.active].filter.active:
-            self.models[self.active].clear_filter()
-            self.refresh_data()
-
-    # ---- describe -------------------------------------------------------------------------
-
-    def action_describe(self) -> None:
-        key = self.tables[self.active].cursor_key
-        if key is None:
-            return
-        self._app.describe(self.active, key)
+        else:
+            self.back()

@@ -132,6 +132,11 @@ class ResourceTable(VirtualTable):
             self.move_to_key(cursor)
 
     @property
+    def columns_spec(self) -> list[tuple[str, str]]:
+        """Every column the rows carry (some may be hidden: see `shown_columns`)."""
+        return list(self._all_columns)
+
+    @property
     def shown_columns(self) -> list[tuple[str, str]]:
         return list(self._shown)
 

@@ -11,7 +11,7 @@ from conftest import FAST, make_client, wait_for, write_kubeconfig
 from ecotui.kube.backoff import Backoff
 from ecotui.kube.informer import Informer, Timing
 from ecotui.kube.models import Event, EventList, Node, NodeList, Pod, PodList
-from ecotui.kube.session import event_time_key
+from ecotui.kube.render import event_time_key
 from ecotui.kube.store import ConnState
 from fake_apiserver import event, node, pod, status_body
 

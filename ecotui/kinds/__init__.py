@@ -1,0 +1,1 @@
+"""The kinds registry: one module per resource kind, listed in `registry.py`."""

@@ -1,0 +1,247 @@
+"""What the cockpit and the kind views share: a header, one or more panes of keyed-diff tables fed from the
+workspace's snapshots, the `/` filter bar, a poll timer that does nothing unless the session's version moved,
+an AGE timer, and describe by message. No I/O happens here (relist runs in a worker).
+
+A subclass sets PANES (registry kind ids), builds `self.models` (PaneRows) and implements `refresh_data`.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.screen import Screen
+from textual.widgets import DataTable
+
+from ecotui.errors import EcotuiError
+from ecotui.kinds.registry import by_id
+from ecotui.kube.session_api import SessionAPI
+from ecotui.textsafe import one_line
+from ecotui.ui.context import UiContext
+from ecotui.ui.messages import DescribeRequested, InternalProblem
+from ecotui.ui.rows import PaneRows
+from ecotui.ui.widgets.filter_bar import FilterBar
+from ecotui.ui.widgets.pane import Pane
+from ecotui.ui.widgets.resource_table import ResourceTable
+from ecotui.ui.widgets.status import StatusHeader
+from ecotui.workspace import WorkspaceAPI
+
+LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving
+TABLE_IDS = ("open", "describe", "sort", "sort_reverse", "cursor_down", "cursor_up", "cursor_top", "cursor_bottom",
+             "page_down", "page_up")
+TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe"}
+
+
+class TableScreen(Screen[None]):
+    PANES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, table_cls: type[ResourceTable], ui: UiContext, workspace: WorkspaceAPI,
+                 panes: tuple[str, ...] | None = None) -> None:
+        super().__init__()
+        self.pane_ids: tuple[str, ...] = panes or self.PANES
+        self.ui = ui
+        self.ws = workspace
+        self.models: dict[str, PaneRows[Any]] = {}
+        self.tables: dict[str, ResourceTable] = {}
+        self.panes: dict[str, Pane] = {}
+        self.active = self.pane_ids[0]
+        self.filter_target: str | None = None
+        self.problem = ""           # start error or internal error, shown in the header
+        self._last_version: int | None = None
+        self._loading = True
+        for name in self.pane_ids:
+            spec = by_id(name)
+            self.tables[name] = table_cls(list(spec.columns), max_widths=dict(spec.max_widths), styles=ui.styles,
+                                          id=name)
+            self.panes[name] = Pane(spec.title, self.tables[name], id=f"{name}-pane")
+
+    @property
+    def session(self) -> SessionAPI:
+        return self.ws.session
+
+    # ---- timers -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.set_interval(self.ui.poll_interval, self._poll)
+        # while a first LIST is still arriving page by page, look more often (the pages land in the table
+        # as they come, and the table is complete right after the last one, not up to a poll later)
+        self._loading_poll = self.set_interval(min(LOADING_POLL, self.ui.poll_interval), self._poll)
+        self.set_interval(self.ui.age_interval, self._refresh_ages)
+
+    def _poll(self) -> None:
+        if self.session.version != self._last_version:
+            self._safe_refresh()
+        else:
+            self.show_header()
+        loading = not all(self.session.snapshot(k).synced for k in self.pane_ids)
+        if loading != self._loading:
+            self._loading = loading
+            (self._loading_poll.resume if loading else self._loading_poll.pause)()
+
+    def _refresh_ages(self) -> None:
+        self._safe_refresh(fresh=True)
+
+    def _safe_refresh(self, **kw: bool) -> None:
+        try:
+            self.refresh_data(**kw)
+        except Exception as exc:  # noqa: BLE001 - a rendering bug must not take the screen down
+            self.post_message(InternalProblem(exc))
+        else:
+            if self.problem.startswith("internal error"):
+                self.post_message(InternalProblem(None))
+
+    def refresh_data(self, *, force: bool = False, fresh: bool = False) -> None:
+        raise NotImplementedError
+
+    # ---- what the App tells the screen --------------------------------------------------------
+
+    def use_workspace(self, workspace: WorkspaceAPI) -> None:
+        """A new context: forget the old cluster's rows and show the new one."""
+        self.ws = workspace
+        self.reset_data()
+
+    def reset_data(self) -> None:
+        for name in self.pane_ids:
+            self.models[name].reset()
+            self.tables[name].clear()
+        self.refresh_data(force=True)
+
+    def set_problem(self, text: str) -> None:
+        self.problem = text
+        if self.is_mounted:
+            self.show_header()
+
+    def restyle(self, styles: Any) -> None:
+        self.ui.styles = styles
+        for t in self.tables.values():
+            t.set_cell_styles(styles)
+        if self.is_mounted:
+            self.query_one(StatusHeader)._last = None
+            self.show_header()
+
+    def show_header(self) -> None:
+        s = self.session
+        self.query_one(StatusHeader).show(s.context, s.namespace, s.connection, readonly=self.ws.readonly,
+                                          error=self.problem, styles=self.ui.styles)
+
+    # ---- panes ----------------------------------------------------------------------------------
+
+    def _set_active(self, name: str) -> None:
+        self.active = name
+        for n, pane in self.panes.items():
+            pane.set_class(n == name, "-active")
+
+    def on_descendant_focus(self, event: Any) -> None:
+        w = event.widget
+        if isinstance(w, ResourceTable) and w.id in self.panes:
+            self._set_active(str(w.id))
+
+    def focus_pane(self, name: str) -> None:
+        self._set_active(name)
+        self.tables[name].focus()
+
+    def title_parts(self, name: str, snap: Any, shown: int) -> list[str]:
+        total = len(snap.items)
+        parts = [by_id(name).title, f"{shown}" if shown == total else f"{shown}/{total}"]
+        if not snap.synced:
+            parts.append("loading…")
+        return parts
+
+    def title_extra(self, name: str) -> list[str]:
+        """More title parts of a pane (the cockpit adds the node drill-down and the warning count)."""
+        return []
+
+    def update_title(self, name: str, snap: Any, shown: int) -> None:
+        parts = self.title_parts(name, snap, shown) + self.title_extra(name)
+        f = self.models[name].filter
+        if f.active:
+            parts.append(f"filter: {one_line(f.source, 40)}")
+        label = self.tables[name].sort_label
+        if label:
+            parts.append(f"sort: {label}")
+        self.panes[name].set_title(" · ".join(parts))
+
+    @on(ResourceTable.SortChanged)
+    def _sort_changed(self, event: ResourceTable.SortChanged) -> None:
+        name = str(event.table.id)
+        self.update_title(name, self.session.snapshot(name), event.table.row_count)
+
+    # ---- keys -----------------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        """Drop the caches and LIST + WATCH again (the header shows the reconnect)."""
+        self._relist()
+
+    @work(group="relist", exclusive=True, exit_on_error=False)
+    async def _relist(self) -> None:
+        try:
+            await self.session.relist()
+        except EcotuiError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.notify("re-listing every kind", timeout=2, markup=False)
+        self.refresh_data(force=True)
+
+    def action_describe(self) -> None:
+        key = self.tables[self.active].cursor_key
+        if key is not None:
+            self.post_message(DescribeRequested(self.active, key))
+
+    def action_open_row(self) -> None:
+        self.action_describe()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # a mouse click on a row; the keyboard path is the `open` action
+        if event.data_table is self.tables.get(self.active):
+            self.action_open_row()
+
+    # ---- filter ---------------------------------------------------------------------------------
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    @property
+    def filter_open(self) -> bool:
+        return self.filter_bar.is_open
+
+    def action_filter(self) -> None:
+        self.filter_target = self.active
+        self.filter_bar.open(self.models[self.active].filter.source)
+
+    def _close_filter_bar(self) -> None:
+        self.filter_bar.close()
+        target = self.filter_target or self.active
+        self.filter_target = None
+        self.focus_pane(target)
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, event: FilterBar.Applied) -> None:
+        target = self.filter_target or self.active
+        try:
+            self.models[target].set_filter(event.text)
+        except ValueError as exc:
+            self.filter_bar.show_error(str(exc))
+            return
+        self.filter_bar.show_error("")
+        self.refresh_data()
+        if event.final:
+            self._close_filter_bar()
+
+    def action_clear_filter(self) -> None:
+        self.models[self.filter_target or self.active].clear_filter()
+        self.filter_bar.clear()
+        self.refresh_data()
+
+    def back(self) -> bool:
+        """Close the filter bar (clearing it), else clear the active filter. False if there was nothing."""
+        if self.filter_open:
+            self.models[self.filter_target or self.active].clear_filter()
+            self._close_filter_bar()
+            self.refresh_data()
+            return True
+        if self.models[self.active].filter.active:
+            self.models[self.active].clear_filter()
+            self.refresh_data()
+            return True
+        return False

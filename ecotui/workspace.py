@@ -1,0 +1,137 @@
+"""A workspace per kubeconfig context: its profile, its cluster session, its write gate — and, as later
+issues add them, its Prometheus/Loki/AWS sources and port-forwards. One factory builds them; a context
+switch swaps the whole workspace, so nothing of the old context (namespace, read-only, URLs) leaks into
+the new one.
+
+The profile comes from the per-context section of the config (`ecotui.config`), the kubeconfig context's
+own namespace and the command line: `-n/-A` apply to the first context only, `--readonly` to every context.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ecotui.config import Config
+from ecotui.kube.kubeconfig import KubeConfig
+from ecotui.kube.session_api import SessionAPI
+from ecotui.kube.writegate import WriteGate
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    profile: str | None = None
+    region: str | None = None
+    cluster: str | None = None  # EKS cluster name
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything about one context that is not the cluster's data."""
+
+    context: str
+    namespace: str | None = None  # None = all namespaces
+    readonly: bool = False
+    prometheus_url: str | None = None
+    loki_url: str | None = None
+    aws: AwsSettings = field(default_factory=AwsSettings)
+
+
+class WorkspaceAPI(Protocol):
+    """What the UI holds for the active context."""
+
+    @property
+    def profile(self) -> Profile: ...
+
+    @property
+    def session(self) -> SessionAPI: ...
+
+    @property
+    def gate(self) -> WriteGate: ...
+
+    @property
+    def readonly(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Workspace:
+    """The real WorkspaceAPI: a profile, a session (whose client sends through `gate`) and the gate."""
+
+    def __init__(self, profile: Profile, session: SessionAPI, gate: WriteGate) -> None:
+        self._profile, self._session, self._gate = profile, session, gate
+
+    @property
+    def profile(self) -> Profile:
+        return self._profile
+
+    @property
+    def session(self) -> SessionAPI:
+        return self._session
+
+    @property
+    def gate(self) -> WriteGate:
+        return self._gate
+
+    @property
+    def readonly(self) -> bool:
+        return self._gate.readonly
+
+    async def start(self) -> None:
+        await self._session.start()
+
+    async def stop(self) -> None:
+        await self._session.stop()
+
+
+def choose_namespace(cli_ns: str | None, all_ns: bool, config_ns: str | None, context_ns: str | None) -> str | None:
+    """-n NS, or -A for all, else the config's per-context namespace, else the context's, else all (None)."""
+    if cli_ns:
+        return cli_ns
+    if all_ns:
+        return None
+    return config_ns or context_ns or None
+
+
+SessionMaker = Callable[[KubeConfig, str, str | None, WriteGate], SessionAPI]
+
+
+def _cluster_session(kubeconfig: KubeConfig, context: str, namespace: str | None, gate: WriteGate) -> SessionAPI:
+    from ecotui.kube.session import ClusterSession
+    return ClusterSession(kubeconfig, context, namespace, gate=gate)
+
+
+class WorkspaceFactory:
+    """Builds the workspace of any context of the kubeconfig (`build(name)`); `contexts` lists them."""
+
+    def __init__(self, kubeconfig: KubeConfig, config: Config, *, first_context: str,
+                 namespace: str | None = None, all_namespaces: bool = False, readonly: bool = False,
+                 make_session: SessionMaker = _cluster_session) -> None:
+        self.kubeconfig, self.config = kubeconfig, config
+        self.first_context = first_context
+        self._cli_ns, self._cli_all, self._cli_readonly = namespace, all_namespaces, readonly
+        self._make_session = make_session
+
+    @property
+    def contexts(self) -> list[str]:
+        return [c.name for c in self.kubeconfig.contexts]
+
+    def profile(self, context: str) -> Profile:
+        """The profile of a context (raises KubeconfigError for an unknown context)."""
+        ctx = self.kubeconfig.context(context)
+        cc = self.config.for_context(ctx.name)
+        first = ctx.name == self.first_context
+        ns = choose_namespace(self._cli_ns if first else None, self._cli_all if first else False,
+                              cc.namespace, ctx.namespace)
+        return Profile(context=ctx.name, namespace=ns,
+                       readonly=self._cli_readonly or self.config.readonly_for(ctx.name),
+                       prometheus_url=cc.prometheus_url, loki_url=cc.loki_url,
+                       aws=AwsSettings(cc.aws_profile, cc.aws_region, cc.eks_cluster))
+
+    def build(self, context: str) -> Workspace:
+        profile = self.profile(context)
+        gate = WriteGate(profile.context, profile.readonly)
+        session = self._make_session(self.kubeconfig, profile.context, profile.namespace, gate)
+        return Workspace(profile, session, gate)
