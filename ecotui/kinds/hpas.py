@@ -72,7 +72,7 @@ class HPASpec(msgspec.Struct, **S):
 class HPAStatus(msgspec.Struct, **S):
     currentReplicas: int = 0
     desiredReplicas: int = 0
-    currentMetrics: tuple[MetricStatus, ...] = ()
+    currentMetrics: tuple[MetricStatus, ...] | None = None  # no omitempty: the API server sends null
 
 
 class HorizontalPodAutoscaler(msgspec.Struct, **S):
@@ -135,7 +135,7 @@ def _one(spec: MetricSpec, statuses: tuple[MetricStatus, ...], i: int) -> tuple[
 
 def targets(hpa: HorizontalPodAutoscaler) -> tuple[str, float | None, bool]:
     """(TARGETS text, the highest utilization/target ratio or None, any metric unknown)."""
-    specs, statuses = hpa.spec.metrics, hpa.status.currentMetrics
+    specs, statuses = hpa.spec.metrics, hpa.status.currentMetrics or ()
     if not specs:
         return "<none>", None, False
     parts: list[str] = []

@@ -46,6 +46,10 @@ def test_hpa_targets_formats():
     assert t([CPU70, MEM], [CPU45, MEM_CUR]) == "cpu: 45%/70%, memory: 120Mi/500Mi"
     assert t([CPU70, MEM, PODS], [CPU45]) == "cpu: 45%/70%, memory: <unknown>/500Mi + 1 more..."
     assert t([PODS]) == "<unknown>/10"
+    null = hpa([CPU70])
+    null["status"]["currentMetrics"] = None        # what the API server sends before the first metrics
+    assert row(hpas.SPEC, null)["targets"] == "cpu: <unknown>/70%"
+    assert "cpu (utilization)" in "\n".join(hpas.describe(null, NOW))
     assert t([EXT]) == "<unknown>/30 (avg)"
     auto = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}}
     assert t([auto]) == "cpu: <unknown>/<auto>"
