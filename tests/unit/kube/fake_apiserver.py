@@ -51,7 +51,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import ClientError, web
 
-RESOURCES = ("pods", "nodes", "events", "namespaces")
+RESOURCES = ("pods", "nodes", "events", "namespaces", "deployments", "secrets")
 NAMESPACED = {"pods", "events"}
 
 
@@ -183,6 +183,11 @@ class FakeApiServer:
         app.router.add_get("/api/v1/namespaces/{ns}/{resource}", self._resource)
         app.router.add_get("/api/v1/namespaces/{ns}/{resource}/{name}", self._object)
         app.router.add_get("/api/v1/{resource}/{name}", self._object)
+        for prefix in ("/apis/{group}/{version}",):  # any API group: resources are told apart by plural name
+            app.router.add_get(prefix + "/{resource}", self._resource)
+            app.router.add_get(prefix + "/namespaces/{ns}/{resource}", self._resource)
+            app.router.add_get(prefix + "/namespaces/{ns}/{resource}/{name}", self._object)
+            app.router.add_get(prefix + "/{resource}/{name}", self._object)
         self._closing = False
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
         await self._runner.setup()

@@ -196,3 +196,76 @@ async def test_heap_is_released_after_the_first_big_sync_and_once_more(tmp_path,
     finally:
         await s.stop()
         gc.unfreeze()
+
+
+def deployment(ns: str, name: str, replicas: int = 2, ready: int = 2) -> dict:
+    return {"metadata": {"name": name, "namespace": ns, "uid": f"uid-d-{name}", "creationTimestamp":
+                         "2026-01-01T00:00:00Z"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}},
+            "status": {"replicas": replicas, "readyReplicas": ready, "updatedReplicas": replicas,
+                       "availableReplicas": ready}}
+
+
+async def test_a_registry_kind_starts_on_first_ask_in_its_api_group_and_stops_when_unused(tmp_path, api):
+    seed(api)
+    api.seed("deployments", [deployment("ecotrack", "order-service"), deployment("observability", "grafana")])
+    now = [0.0]
+    s = session_for(tmp_path, api.url, "ecotrack", idle_stop=5.0, monotonic=lambda: now[0])
+    await s.start()
+    try:
+        await wait_for(lambda: synced(s))
+        assert "deployments" not in s.running_kinds and not api.lists("deployments")   # nothing asked yet
+        assert not s.snapshot("deployments").synced                                        # the ask starts it
+        await wait_for(lambda: s.snapshot("deployments").synced, what="deployments")
+        assert set(s.snapshot("deployments").items) == {"ecotrack/order-service"}        # namespaced like pods
+        req = api.lists("deployments")[0]
+        assert req.namespace == "ecotrack"
+        await wait_for(lambda: api.watches("deployments"), what="deployments watch")
+        now[0] = 4.0
+        s.snapshot("deployments")                          # still used
+        now[0] = 8.0
+        await asyncio.sleep(0.2)
+        assert "deployments" in s.running_kinds
+        now[0] = 10.0                                      # 6 s without an ask: stopped and forgotten
+        await wait_for(lambda: "deployments" not in s.running_kinds, what="idle stop")
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "ecotui-informer-deployments"]
+        assert set(s.running_kinds) == {"nodes", "namespaces", "pods", "events"}       # the cockpit's stay
+        with pytest.raises(KeyError):
+            s.snapshot("no-such-kind")
+    finally:
+        await s.stop()
+
+
+async def test_relist_lists_every_running_kind_again(tmp_path, api):
+    seed(api)
+    s = session_for(tmp_path, api.url, None)
+    await s.start()
+    try:
+        await wait_for(lambda: synced(s))
+        before = {k: len(api.lists(k)) for k in ("nodes", "namespaces", "pods", "events")}
+        await api.delete("pods", "ecotrack", "order-service-1")
+        await s.relist()
+        await wait_for(lambda: all(len(api.lists(k)) > before[k] for k in before), what="relist")
+        await wait_for(lambda: synced(s) and "ecotrack/order-service-1" not in s.snapshot("pods").items)
+        assert len([t for t in asyncio.all_tasks() if t.get_name() == "ecotui-informer-pods"]) == 1
+    finally:
+        await s.stop()
+
+
+async def test_secret_values_never_reach_the_cache(tmp_path, api):
+    import base64
+    import msgspec
+    seed(api)
+    value = base64.b64encode(b"hunter2-SECRET").decode()
+    api.seed("secrets", [{"metadata": {"name": "db", "namespace": "ecotrack", "uid": "uid-s"},
+                          "type": "Opaque", "data": {"password": value, "user": base64.b64encode(b"app").decode()}}])
+    s = session_for(tmp_path, api.url, "ecotrack")
+    await s.start()
+    try:
+        s.snapshot("secrets")
+        await wait_for(lambda: s.snapshot("secrets").synced, what="secrets")
+        cached = s.snapshot("secrets").items["ecotrack/db"]
+        dumped = repr(cached) + msgspec.json.encode(cached).decode()
+        assert "password" in dumped and "hunter2" not in dumped and value not in dumped
+    finally:
+        await s.stop()
