@@ -54,7 +54,8 @@ class KindSpec:
     namespaced: bool
     names: tuple[str, ...]              # `:` command names: full plural, singular, short names
     list_type: type                     # msgspec struct of the LIST body (metadata + items)
-    item_type: type                     # msgspec struct of one cached item (slim: what the table reads)
+    item_type: type                     # msgspec struct one LIST item / watch object decodes into (slim: what
+                                        # the table reads); `convert`, if set, turns it into the cached item
     columns: Sequence[tuple[str, str]]  # (id, HEADER) as `kubectl get` prints them; "namespace" first if namespaced
     cells: Callable[[Any, float], Cells]  # one row, in `columns` order
     describe: DescribeBody | None = None  # None: the kind has its own describe path (pods, nodes)

@@ -109,6 +109,11 @@ async def test_readonly_session_sends_no_writes_and_follows_the_context(testbed,
         await wait(pilot, lambda: app.workspace.profile.context == rw_context, 20, "switched to rw")
         assert not app.readonly
         await wait(pilot, lambda: "RO" not in header(), 5, "RO badge gone")
+        # the read-write context does send writes (and this one proves the audit check below sees them)
+        probe = "/api/v1/namespaces/default"
+        await app.session.client.request(  # type: ignore[attr-defined]
+            "PATCH", probe, json={"metadata": {"annotations": {"ecotui.dev/audit-probe": str(t0)}}},
+            content_type="application/merge-patch+json")
         await pilot.press("colon", *"ctx testbed-ro", "enter")
         await wait(pilot, lambda: app.workspace.profile.context == "testbed-ro", 20, "switched back")
         assert app.readonly and app.workspace.gate.readonly
@@ -124,5 +129,5 @@ async def test_readonly_session_sends_no_writes_and_follows_the_context(testbed,
     writes = [f"{e['verb']} {e['requestURI']}" for e in events if e["verb"] in WRITES
               and (e.get("objectRef") or {}).get("resource") not in NOT_A_CHANGE
               and (e.get("objectRef") or {}).get("subresource") != "portforward"]
-    assert writes == []
+    assert writes == [f"patch {probe}"], "only the read-write context's probe may write"
     assert ACTIONS  # the action registry is what the keymap binds
