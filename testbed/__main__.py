@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, state, rss in rows:
                 print(f"{name:24} {state:36} {rss / 1024:8.0f} MiB")
             print(f"{'total':24} {'':36} {sum(r[2] for r in rows) / 1024:8.0f} MiB")
-            return 0 if all("healthy" in r[1] for r in rows) else 1
+            bad = [name for name, state, _ in rows if not state.endswith("healthy")]
+            if bad:
+                print(f"[testbed] not healthy: {', '.join(bad)} — `python3 -m testbed up` starts what is missing",
+                      file=sys.stderr)
+                return 1
         elif a.cmd == "env":
             print("\n".join(cluster.env_lines()))
         elif a.cmd == "build":

@@ -1,13 +1,16 @@
 """`up`, `down`, `status`, `env`: the lifecycle of the local testbed."""
 from __future__ import annotations
 
+import fcntl
 import shutil
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import yaml
 
-from . import build, kwokcfg, paths, pki, ports, procs, scenario, versions
-from .components import components
+from . import build, health, kwokcfg, paths, pki, ports, procs, scenario, versions
+from .components import PORTS, components
 from .kube import apply, client, get_json
 
 SEED_NAMESPACES = ["ecotrack", "observability", "ambassador", "cert-manager", "external-dns", "istio-system", "kube-system"]
@@ -102,19 +105,99 @@ def _expected_pods() -> int:
     return total
 
 
+RECOVER = "python3 -m testbed down && python3 -m testbed up"
+GROUPS = [["etcd"], ["kube-apiserver"],
+          ["kube-controller-manager", "kube-scheduler", "kwok", "metrics-server", "prometheus", "loki", "exporter",
+           "healthserver"],
+          ["loggen"]]  # started after seeding: it attributes lines to Running pods
+NOT_READY_GRACE = 20.0  # a running component that is not ready may just be starting (e.g. a restarted API server)
+
+
+class UpFailed(RuntimeError):
+    """`up` could not bring every component to healthy; the message says what runs and how to recover."""
+
+
+@dataclass(frozen=True)
+class UpResult:
+    kind: str                 # health.FRESH | health.REUSE | health.HEAL
+    elapsed: float
+    started: tuple[str, ...] = ()
+    seeded: bool = False
+
+    @property
+    def fresh(self) -> bool:
+        return self.kind == health.FRESH
+
+
+def check(name: str, comp=None) -> health.Health:
+    """The health of one component: pid file + alive + readiness check (+ who holds its port if not ours)."""
+    if comp is None:
+        comp = {c.name: c for c in components(versions.bin_dir(), write=False)}[name]
+    pid = procs.pid_of(name)
+    if pid is None:
+        stray = next((h for h in (health.port_holder(p) for p in PORTS.get(name, ())) if h), "")
+        return health.Health(name, None, False, stray)
+    try:
+        ready = bool(comp.ready())
+    except Exception:
+        ready = False
+    return health.Health(name, pid, ready)
+
+
+def check_all() -> list[health.Health]:
+    comps = {c.name: c for c in components(versions.bin_dir(), write=False)}
+    return [check(n, comps[n]) for n in component_names()]
+
+
+def scenario_missing() -> str:
+    """'' when the EcoTrack scenario's nodes and service Deployments exist; else what is missing."""
+    nodes = {n["metadata"]["name"] for n in get_json("/api/v1/nodes")["items"]}
+    lost_nodes = [n for n in scenario.node_names() if n not in nodes]
+    try:
+        deps = {d["metadata"]["name"] for d in get_json("/apis/apps/v1/namespaces/ecotrack/deployments")["items"]}
+    except Exception:
+        deps = set()
+    lost_deps = [s for s in kwokcfg.SERVICES if s not in deps]
+    parts = ([f"{len(lost_nodes)} of {len(scenario.node_names())} nodes"] if lost_nodes else []) + (
+        [f"Deployments {', '.join(lost_deps)}"] if lost_deps else [])
+    return "; ".join(parts)
+
+
+@contextmanager
+def _up_lock():
+    """One `up` at a time per state dir (CLI, pytest sessions): the second waits, then finds it up."""
+    st = paths.state_dir()
+    st.parent.mkdir(parents=True, exist_ok=True)
+    with open(st.parent / f".{st.name}.up.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another `testbed up` is running; waiting for it to finish")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
 def up(do_seed: bool = True) -> float:
-    t0 = time.monotonic()
-    running = [n for n in component_names() if procs.pid_of(n) is not None]
-    if running:
-        # a testbed is (partly) running — maybe its API server is just restarting: never wipe it here
-        deadline = time.monotonic() + 30
-        while not is_up() and time.monotonic() < deadline:
-            time.sleep(1)
-        if is_up():
-            log("already up; reusing it")
-            return 0.0
-        raise RuntimeError(f"a testbed is partly running ({', '.join(running)}) but its API server is not ready; "
-                           "run `python -m testbed down` first")
+    """Start whatever is missing or unhealthy (everything on a fresh machine); seconds taken (0 when reused)."""
+    r = ensure_up(do_seed)
+    return 0.0 if r.kind == health.REUSE else r.elapsed
+
+
+def ensure_up(do_seed: bool = True) -> UpResult:
+    with _up_lock():
+        try:
+            return _ensure_up(do_seed)
+        except build.BuildError:
+            raise
+        except Exception as e:
+            try:
+                now = health.summary(check_all())
+            except Exception as e2:  # e.g. the state dir is gone
+                now = f"(could not check: {e2})"
+            raise UpFailed(f"{e}\nnow {now}\nto recover: {RECOVER}") from None
+
+
+def _prerequisites() -> None:
     if build.missing():
         log(f"binaries missing in {versions.bin_dir()}: building (cold build takes several minutes)")
         build.build()
@@ -122,34 +205,117 @@ def up(do_seed: bool = True) -> float:
         raise RuntimeError("prometheus not found: install Debian's `prometheus` package (apt-get install prometheus)")
     if not shutil.which("openssl"):
         raise RuntimeError("openssl not found: apt-get install openssl")
-    down(quiet=True)
+
+
+def _ensure_up(do_seed: bool) -> UpResult:
+    t0 = time.monotonic()
+    hs = check_all()
+    p = health.plan(hs)
+    if p.kind == health.BLOCKED:
+        for h in hs:
+            if h.name in p.blocked:
+                log(h.action())
+        raise RuntimeError(f"cannot start {', '.join(p.blocked)}: a process that is not part of this testbed holds "
+                           f"{'its port' if len(p.blocked) == 1 else 'their ports'} (stop it, or it is a testbed "
+                           f"with another ECOTUI_TESTBED_STATE)")
+    if p.kind == health.REUSE:
+        seeded = _reseed_if_missing(do_seed, t0)
+        if not seeded:
+            log(f"already up; reusing it (all {len(hs)} components healthy)")
+        return UpResult(health.REUSE, time.monotonic() - t0, seeded=seeded)
+    _prerequisites()
+    if p.kind == health.FRESH:
+        return _fresh(do_seed, t0)
+    return _heal(hs, do_seed, t0)
+
+
+def _grace(hs: list[health.Health], comps: dict) -> list[health.Health]:
+    """Of running-but-not-ready components, those still not ready after NOT_READY_GRACE (they may be starting)."""
+    deadline = time.monotonic() + NOT_READY_GRACE
+    while hs and time.monotonic() < deadline:
+        time.sleep(1)
+        hs = [h for h in (check(h.name, comps[h.name]) for h in hs) if not h.healthy]
+    return hs
+
+
+def _prepare_state() -> None:
+    """PKI, kubeconfigs, ecotui config and log files; only what is missing (a healing `up` must not rewrite
+    files that running clients are reading)."""
     st = paths.state_dir()
     st.mkdir(parents=True, exist_ok=True)
     pki.ensure_pki(paths.pki_dir())
-    pki.write_kubeconfig(paths.kubeconfig(), paths.pki_dir(), user="oncall")
-    pki.write_kubeconfig(paths.component_kubeconfig(), paths.pki_dir(), user="admin")
-    write_ecotui_config()
+    if not paths.kubeconfig().exists():
+        pki.write_kubeconfig(paths.kubeconfig(), paths.pki_dir(), user="oncall")
+    if not paths.component_kubeconfig().exists():
+        pki.write_kubeconfig(paths.component_kubeconfig(), paths.pki_dir(), user="admin")
+    if not paths.ecotui_config().exists():
+        write_ecotui_config()
     paths.logs_dir().mkdir(parents=True, exist_ok=True)
     for svc in kwokcfg.SERVICES + ["default"]:
-        (paths.logs_dir() / f"{svc}.log").touch()
+        f = paths.logs_dir() / f"{svc}.log"
+        if not f.exists():  # (touching would make a stalled log generator look healthy)
+            f.touch()
+
+
+def _start_group(comps: dict, names: list[str], t0: float) -> None:
+    for name in names:
+        procs.start(comps[name])
+    for name in names:
+        procs.wait_ready(comps[name])
+        log(f"{name} ready ({time.monotonic() - t0:.1f}s)")
+
+
+def _fresh(do_seed: bool, t0: float) -> UpResult:
+    down(quiet=True)  # nothing of ours runs: clear stale pid files and state
+    _prepare_state()
     comps = {c.name: c for c in components(versions.bin_dir())}
-    order = [["etcd"], ["kube-apiserver"],
-             ["kube-controller-manager", "kube-scheduler", "kwok", "metrics-server", "prometheus", "loki", "exporter",
-              "healthserver"]]
-    for group in order:
-        for name in group:
-            procs.start(comps[name])
-        for name in group:
-            procs.wait_ready(comps[name])
-            log(f"{name} ready ({time.monotonic() - t0:.1f}s)")
+    for group in GROUPS[:-1]:
+        _start_group(comps, group, t0)
     if do_seed:
         seed()
         log(f"EcoTrack scenario seeded ({time.monotonic() - t0:.1f}s)")
-    procs.start(comps["loggen"])
-    procs.wait_ready(comps["loggen"])
+    _start_group(comps, GROUPS[-1], t0)
     elapsed = time.monotonic() - t0
     log(f"up in {elapsed:.1f}s")
-    return elapsed
+    return UpResult(health.FRESH, elapsed, tuple(component_names()), do_seed)
+
+
+def _heal(hs: list[health.Health], do_seed: bool, t0: float) -> UpResult:
+    for h in hs:
+        log(h.action())
+    _prepare_state()  # keeps the PKI, etcd data and kubeconfigs
+    comps = {c.name: c for c in components(versions.bin_dir())}
+    started: list[str] = []
+    seeded = False
+    for i, group in enumerate(GROUPS):
+        if i == len(GROUPS) - 1:
+            seeded = _reseed_if_missing(do_seed, t0)
+        now = [check(n, comps[n]) for n in group]  # again: an earlier group (etcd, API server) may have fixed it
+        todo = [h.name for h in now if h.pid is None]
+        for h in _grace([h for h in now if h.pid is not None and not h.ready], comps):
+            log(f"{h.name}: still not ready after {NOT_READY_GRACE:.0f}s — restarting it")
+            procs.stop(h.name)
+            todo.append(h.name)
+        _start_group(comps, [n for n in group if n in todo], t0)
+        started += [n for n in group if n in todo]
+    still = [h for h in check_all() if not h.healthy]
+    if still:
+        raise RuntimeError(f"still not healthy after starting: {', '.join(h.name for h in still)}")
+    elapsed = time.monotonic() - t0
+    log(f"up in {elapsed:.1f}s ({'started ' + ', '.join(started) if started else 'nothing needed starting'})")
+    return UpResult(health.HEAL, elapsed, tuple(started), seeded)
+
+
+def _reseed_if_missing(do_seed: bool, t0: float) -> bool:
+    if not do_seed:
+        return False
+    missing = scenario_missing()
+    if not missing:
+        return False
+    log(f"EcoTrack scenario incomplete (missing {missing}) — seeding it again")
+    seed()
+    log(f"EcoTrack scenario seeded ({time.monotonic() - t0:.1f}s)")
+    return True
 
 
 def component_names() -> list[str]:
@@ -169,20 +335,8 @@ def down(quiet: bool = False) -> None:
 
 
 def status() -> list[tuple[str, str, int]]:
-    """(component, state, rss KiB) for every component."""
-    comps = {c.name: c for c in components(versions.bin_dir(), write=False)}
-    rows = []
-    for name in component_names():
-        pid = procs.pid_of(name)
-        if pid is None:
-            rows.append((name, "stopped", 0))
-            continue
-        try:
-            healthy = bool(comps[name].ready())
-        except Exception:
-            healthy = False
-        rows.append((name, f"running pid {pid}, {'healthy' if healthy else 'NOT ready'}", procs.rss_kib(name)))
-    return rows
+    """(component, state, rss KiB) for every component; state contains "healthy" only when it is."""
+    return [(h.name, h.describe(), procs.rss_kib(h.name) if h.pid else 0) for h in check_all()]
 
 
 def stop_component(name: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ssl
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -30,6 +31,21 @@ def _get_ok(url: str, verify: ssl.SSLContext | bool = True) -> bool:
 def _responds(url: str) -> bool:
     httpx.get(url, timeout=2)
     return True
+
+
+def _logs_fresh(max_age: float = 15.0) -> bool:
+    """The log generator is working: some service log file was appended to in the last `max_age` seconds."""
+    now = time.time()
+    return any(now - f.stat().st_mtime < max_age for f in paths.logs_dir().glob("*.log"))
+
+
+# The loopback ports each component listens on (a stray process holding one blocks starting it).
+PORTS: dict[str, tuple[int, ...]] = {
+    "etcd": (ports.ETCD, ports.ETCD_PEER), "kube-apiserver": (ports.APISERVER,),
+    "kube-controller-manager": (ports.CONTROLLER_MANAGER,), "kube-scheduler": (ports.SCHEDULER,),
+    "kwok": (ports.KWOK,), "metrics-server": (ports.METRICS_SERVER,), "prometheus": (ports.PROMETHEUS,),
+    "loki": (ports.LOKI,), "exporter": (ports.EXPORTER,), "healthserver": (ports.HEALTH,), "loggen": (),
+}
 
 
 def _apiserver_ready(pki: Path) -> bool:
@@ -140,5 +156,5 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
                                    "--state-dir", str(st)],
                   lambda: _responds(f"http://{H}:{ports.HEALTH}/actuator/health"), env=PY_ENV),
         Component("loggen", [py, "-m", "testbed.loggen", "--state-dir", str(st), "--loki", f"http://{H}:{ports.LOKI}",
-                             "--kubeconfig", kc], lambda: True, env=PY_ENV),
+                             "--kubeconfig", kc], _logs_fresh, env=PY_ENV),
     ]

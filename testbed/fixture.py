@@ -81,15 +81,13 @@ def required() -> bool:
 
 def obtain() -> tuple[Testbed | None, str]:
     """(testbed, "") when one is up (started here if needed), else (None, reason)."""
-    started_here = False
-    if not cluster.is_up():
-        if build.missing() and not shutil.which("go"):
-            return None, f"testbed binaries missing in {versions.bin_dir()} and no `go` on PATH to build them"
-        try:
-            cluster.up()
-            started_here = True
-        except (build.BuildError, RuntimeError, OSError) as e:
-            return None, f"testbed could not start: {e}"
+    if build.missing() and not shutil.which("go") and not cluster.is_up():
+        return None, f"testbed binaries missing in {versions.bin_dir()} and no `go` on PATH to build them"
+    try:
+        # reuses a healthy testbed (fast), starts what is missing or unhealthy, or starts one from nothing
+        started_here = cluster.ensure_up().fresh
+    except (build.BuildError, RuntimeError, OSError) as e:
+        return None, f"testbed could not start: {e}"
     tb = Testbed(kubeconfig=paths.kubeconfig(), ecotui_config=paths.ecotui_config(), state_dir=paths.state_dir(),
                  bin_dir=versions.bin_dir())
     object.__setattr__(tb, "_started_here", started_here)
