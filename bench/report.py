@@ -57,7 +57,7 @@ def provenance_lines(r: dict[str, Any]) -> list[str]:
     lines = [f"> **Run of {r['date']}** · commit **`{head or 'unknown'}`** · {tree}  ",
              f"> Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_gib']} GiB RAM, Linux {m['kernel']} · "
              f"{r['params']['runs']} complete run(s): every number is the **median** over the runs, with the "
-             f"**min–max** in brackets · {_f(r.get('duration_s') and r['duration_s'] / 60, '{:.0f}')} min in all"]
+             f"**min–max** in brackets · {_f(r.get('duration_s') and r['duration_s'] / 60, '{:.0f}')} min in all  "]
     if g_end.get("head") and head and g_end["head"] != head:
         lines.append(f"> **HEAD moved during the run**: it was `{g_end['head']}` at the end.")
     return lines

@@ -169,7 +169,14 @@ def tui_cycle(env: BenchEnv, tool: launch.Tool, audit: AuditTail, a: argparse.Na
             rnd["keypress_deploy"][name] = {"not_measured": f"Deployments view opened but no table cursor found: "
                                                             f"{str(e).splitlines()[0]}"}
             return
-        targets = events.pick_deployments()
+        # the two cursor rows are left out of the stream: a patched row changes colour in k9s ("modified" rows),
+        # which the SGR-signature detection cannot tell from a cursor move; every other deployment is patched
+        screen = " ".join(l.session.capture().lines[cal.row:cal.row + 2])
+        every = events.pick_deployments()
+        targets = [p for p in every if not re.search(rf"(?<![\w.-]){re.escape(p.rsplit('/', 1)[1])}(?![\w.-])", screen)]
+        if not targets:
+            rnd["keypress_deploy"][name] = {"not_measured": "no deployment outside the two cursor rows to patch"}
+            return
         stream = events.DeploymentEventStream(targets, a.deploy_rate, max_seconds=a.press_max + 10)
         log(f"[keypress] {name} deployments: streaming {a.deploy_rate:.0f} patches/s over {len(targets)} deployments")
         try:
@@ -178,7 +185,10 @@ def tui_cycle(env: BenchEnv, tool: launch.Tool, audit: AuditTail, a: argparse.Na
         finally:
             failed = events.clear_annotation(targets)
         d = keypress_summary(k)
+        if not k.latencies:
+            d["not_measured"] = f"Deployments view opened, but no repaint of a press was detected ({k.missed} missed)"
         d.update(open_seconds=round(v.seconds, 3), rows=v.rows, deployments_patched=len(targets),
+                 deployments_on_cursor_rows=len(every) - len(targets),
                  annotation_cleanup_failed=failed, back_ok=keypress.go_back(l.session, tool.count))
         rnd["keypress_deploy"][name] = d
         _log_kp(name, "deployments", d)
