@@ -34,9 +34,11 @@ def _responds(url: str) -> bool:
 
 
 def _logs_fresh(max_age: float = 15.0) -> bool:
-    """The log generator is working: some service log file was appended to in the last `max_age` seconds."""
-    now = time.time()
-    return any(now - f.stat().st_mtime < max_age for f in paths.logs_dir().glob("*.log"))
+    """The log generator is working: it appended to a service log file since it started (its pid file's time)
+    and in the last `max_age` seconds."""
+    started = (paths.proc_dir() / "loggen.pid").stat().st_mtime
+    newest = max((f.stat().st_mtime for f in paths.logs_dir().glob("*.log")), default=0.0)
+    return newest > started and time.time() - newest < max_age
 
 
 # The loopback ports each component listens on (a stray process holding one blocks starting it).
