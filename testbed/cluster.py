@@ -117,6 +117,10 @@ class UpFailed(RuntimeError):
     """`up` could not bring every component to healthy; the message says what runs and how to recover."""
 
 
+class PortsHeld(RuntimeError):
+    """Some component's port is held by a process that is not ours."""
+
+
 @dataclass(frozen=True)
 class UpResult:
     kind: str                 # health.FRESH | health.REUSE | health.HEAL
@@ -194,7 +198,11 @@ def ensure_up(do_seed: bool = True) -> UpResult:
                 now = health.summary(check_all())
             except Exception as e2:  # e.g. the state dir is gone
                 now = f"(could not check: {e2})"
-            raise UpFailed(f"{e}\nnow {now}\nto recover: {RECOVER}") from None
+            recover = RECOVER
+            if isinstance(e, PortsHeld):  # `down` stops only what our pid files name
+                recover = ("stop the processes named above (`testbed down` does not: they are not in its pid "
+                           "files), then: python3 -m testbed up")
+            raise UpFailed(f"{e}\nnow {now}\nto recover: {recover}") from None
 
 
 def _prerequisites() -> None:
@@ -215,9 +223,9 @@ def _ensure_up(do_seed: bool) -> UpResult:
         for h in hs:
             if h.name in p.blocked:
                 log(h.action())
-        raise RuntimeError(f"cannot start {', '.join(p.blocked)}: a process that is not part of this testbed holds "
-                           f"{'its port' if len(p.blocked) == 1 else 'their ports'} (stop it, or it is a testbed "
-                           f"with another ECOTUI_TESTBED_STATE)")
+        raise PortsHeld(f"cannot start {', '.join(p.blocked)}: {'its port is' if len(p.blocked) == 1 else 'their ports are'}"
+                        " held by processes that are not in this testbed's pid files (another testbed with a different "
+                        "ECOTUI_TESTBED_STATE, or a stray left over)")
     if p.kind == health.REUSE:
         seeded = _reseed_if_missing(do_seed, t0)
         if not seeded:

@@ -32,6 +32,13 @@ class Health:
             return f"stopped; its port is held by {self.stray}, not ours"
         return "stopped"
 
+    def short(self) -> str:
+        if self.pid is not None:
+            return "healthy" if self.ready else f"pid {self.pid} NOT ready"
+        if self.stray:
+            return "stopped; port held by " + self.stray.split(" (", 1)[0]
+        return "stopped"
+
     def action(self) -> str:
         """What `up` says and does about this component when healing."""
         if self.healthy:
@@ -66,10 +73,10 @@ def plan(healths: Iterable[Health]) -> Plan:
 
 
 def summary(healths: Iterable[Health]) -> str:
-    """One line per component state, for failure messages: what is running and what is not."""
+    """One line for failure messages: what is running and healthy, and what is not (briefly why)."""
     hs = list(healths)
     ok = [h.name for h in hs if h.healthy]
-    bad = [f"{h.name} ({h.describe()})" for h in hs if not h.healthy]
+    bad = [f"{h.name} ({h.short()})" for h in hs if not h.healthy]
     parts = [f"healthy: {', '.join(ok) or 'none'}"]
     if bad:
         parts.append(f"not healthy: {', '.join(bad)}")

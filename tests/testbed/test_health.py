@@ -176,7 +176,9 @@ def test_cli_up_blocked_by_stray_exits_1_without_traceback(monkeypatch, tmp_path
     assert cli.main(["up"]) == 1
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    assert stray in out and "up failed: cannot start loki" in err and "testbed down && python3 -m testbed up" in err
+    assert stray in out and "up failed: cannot start loki" in err
+    assert "not healthy: loki (stopped; port held by pid 9)" in err
+    assert "stop the processes named above" in err and "then: python3 -m testbed up" in err
 
 
 def test_cli_status_exits_nonzero_naming_what_is_down(monkeypatch, tmp_path, capsys):
