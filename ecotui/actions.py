@@ -40,7 +40,7 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("next_pane", "Focus the next pane", "global"),
     ActionSpec("prev_pane", "Focus the previous pane", "global"),
     ActionSpec("theme", "Cycle the colour theme", "global"),
-    ActionSpec("refresh", "Redraw now / reconnect", "global"),
+    ActionSpec("refresh", "Re-list and re-watch every kind (drops the caches)", "global"),
     ActionSpec("back", "Back: close the dialog or view, or clear the filter", "global"),
     # table
     ActionSpec("open", "Open the selected row: a node's pods, a pod's description", "table"),
