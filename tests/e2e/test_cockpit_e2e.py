@@ -9,7 +9,6 @@ import pytest
 
 from ecotui.keymap import load_keymap
 from ecotui.kube.kubeconfig import load_kubeconfig
-from ecotui.kube.session import ClusterSession
 from ecotui.ui.app import EcotuiApp
 from testbed import cluster
 
@@ -53,8 +52,11 @@ async def tables_equal_kubectl(app, pilot, tb, timeout=30):
 def make_app(tb) -> EcotuiApp:
     keymap, problems = load_keymap()
     assert not problems
-    session = ClusterSession(load_kubeconfig(str(tb.kubeconfig)))  # all namespaces
-    return EcotuiApp(session, keymap=keymap)
+    from ecotui.config import Config
+    from ecotui.workspace import WorkspaceFactory
+    factory = WorkspaceFactory(load_kubeconfig(str(tb.kubeconfig)), Config(), first_context=tb.context,
+                               all_namespaces=True)
+    return EcotuiApp(factory.build(tb.context), keymap=keymap)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
