@@ -47,8 +47,11 @@ def fail(err: EcotuiError, stream: Any = None) -> int:
     return EXIT_USAGE
 
 
-async def preflight(session: Any, timeout: float = PREFLIGHT_TIMEOUT) -> None:
+async def preflight(session: Any, timeout: float = PREFLIGHT_TIMEOUT,
+                    meanwhile: Callable[[], object] | None = None) -> None:
     """Start the session and wait (up to `timeout` in all) for the first answer of its informers.
+    `meanwhile` (blocking work such as importing the UI) runs once the first LIST requests are on their way,
+    so it overlaps with the API server's answer instead of delaying it.
 
     Raises EcotuiError when the server cannot be reached, rejects the credentials, or forbids
     listing pods. Other kinds failing (e.g. nodes forbidden for a namespace-scoped user) is left
@@ -63,6 +66,9 @@ async def preflight(session: Any, timeout: float = PREFLIGHT_TIMEOUT) -> None:
     except asyncio.TimeoutError:
         raise ConnectError(f"{session.server}: no answer within {timeout:g} s",
                            "check the network or VPN, and the server URL in the kubeconfig") from None
+    if meanwhile is not None:
+        await asyncio.sleep(0.01)  # the informers send their first LIST
+        meanwhile()
     while loop.time() < deadline:
         informers = getattr(session, "informers", None)
         pods = informers.get("pods") if isinstance(informers, dict) else None
@@ -72,13 +78,17 @@ async def preflight(session: Any, timeout: float = PREFLIGHT_TIMEOUT) -> None:
                               "check RBAC (kubectl auth can-i list pods), or pick another namespace with -n")
         if conn.state is not ConnState.CONNECTING:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
 
 
 async def _run(factory: Any, context: str, app_kwargs: dict[str, Any]) -> int:
     workspace = factory.build(context)
+
+    def import_ui() -> None:
+        import ecotui.ui.app  # noqa: F401 - ~0.3 s of imports, while the server builds the first page
+
     try:
-        await preflight(workspace.session)
+        await preflight(workspace.session, meanwhile=import_ui)
     except BaseException:
         await workspace.stop()
         raise

@@ -13,7 +13,7 @@ import os
 import socket
 import ssl
 import tempfile
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any, AsyncGenerator, AsyncIterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
@@ -25,11 +25,35 @@ from .writegate import WriteGate
 from ..errors import ApiError, AuthError, ConnectError, EcotuiError, ForbiddenError, KubeconfigError
 from .auth import Authenticator, Credentials
 from .kubeconfig import ClusterInfo
-from .models import Status
+from .models import ListMeta, Status
 from ..textsafe import one_line
 
 T = TypeVar("T")
 Params = Mapping[str, str] | None
+
+
+class _ListHead(msgspec.Struct):
+    metadata: ListMeta = ListMeta()
+
+
+_decode_list_head = msgspec.json.Decoder(_ListHead).decode
+_PEEK_LIMIT = 1 << 16
+
+
+def _peek_continue(buf: bytearray) -> str | None:
+    """The continue token of a list from its first bytes: None while `"items"` has not arrived yet, "" when
+    the list has no next page, or when the head cannot be read that way (the caller then takes the token from
+    the decoded page)."""
+    i = buf.find(b'"items"')
+    if i < 0:
+        return None if len(buf) < _PEEK_LIMIT else ""
+    head = bytes(buf[:i]).rstrip()
+    if not head.endswith(b","):
+        return ""
+    try:
+        return _decode_list_head(head[:-1] + b"}").metadata.continue_
+    except msgspec.DecodeError:
+        return ""
 
 
 class HttpStatusError(ApiError):
@@ -225,7 +249,7 @@ class KubeClient:
         return HttpStatusError(f"{self.server}: {method} {path} failed with HTTP {code}: {msg}",
                                status=code, reason=st.reason, retry_after=retry_after)
 
-    def _decode(self, data: bytes, type_: Any, what: str) -> Any:
+    def _decode(self, data: bytes | bytearray, type_: Any, what: str) -> Any:
         dec = self._decoders.get(type_)
         if dec is None:
             dec = self._decoders[type_] = msgspec.json.Decoder(type_)
@@ -258,20 +282,63 @@ class KubeClient:
                    limit: int | None = 500) -> tuple[list[Any], str]:
         """Paginated LIST: follows `continue` until done. Returns (items, resourceVersion of the list)."""
         items: list[Any] = []
-        cont = ""
-        while True:
-            q = dict(params or {})
-            if limit:
-                q["limit"] = str(limit)
-            if cont:  # the API refuses resourceVersion together with continue
-                q.pop("resourceVersion", None)
-                q.pop("resourceVersionMatch", None)
-                q["continue"] = cont
-            page: Any = await self.get(path, list_type, params=q)
-            items.extend(page.items)
-            cont = page.metadata.continue_
-            if not cont:
-                return items, page.metadata.resourceVersion
+        rv = ""
+        async with aclosing(self.pages(path, list_type, params=params, limit=limit)) as pages:
+            async for page in pages:
+                items.extend(page.items)
+                rv = page.metadata.resourceVersion
+        return items, rv
+
+    async def pages(self, path: str, list_type: type[T], *, params: Params = None,
+                    limit: int | None = 500) -> AsyncGenerator[Any, None]:
+        """A paginated LIST, page by page (decoded as `list_type`), pipelined: the API server writes a list's
+        `metadata` (with the continue token) before its `items`, so the next page is requested as soon as the
+        first bytes of this one have arrived, and the server builds page N+1 while page N is still being
+        received and decoded here. Pages come out in order; the requests are exactly those of a sequential
+        pager (same parameters, same tokens). Close it (`aclosing`) to drop a request still in flight."""
+        base = dict(params or {})
+        if limit:
+            base["limit"] = str(limit)
+        what = f"GET {path}"
+
+        def follow(token: str) -> asyncio.Task[httpx.Response]:
+            q = {k: v for k, v in base.items() if k not in ("resourceVersion", "resourceVersionMatch")}
+            q["continue"] = token  # the API refuses resourceVersion together with continue
+            return asyncio.ensure_future(self._send("GET", path, params=q, stream=True))
+
+        nxt: asyncio.Task[httpx.Response] | None = asyncio.ensure_future(
+            self._send("GET", path, params=base, stream=True))
+        try:
+            while nxt is not None:
+                resp = await nxt
+                nxt = None
+                buf = bytearray()
+                peeked = False
+                try:
+                    async for chunk in resp.aiter_bytes():
+                        buf += chunk
+                        if not peeked:
+                            token = _peek_continue(buf)
+                            if token is not None:
+                                peeked = True
+                                if token:
+                                    nxt = follow(token)
+                except httpx.HTTPError as e:
+                    raise self.transport_error(e) from None
+                finally:
+                    await resp.aclose()
+                page: Any = self._decode(buf, list_type, what)
+                del buf
+                if nxt is None and page.metadata.continue_:  # the token was not where we looked first
+                    nxt = follow(page.metadata.continue_)
+                yield page
+        finally:
+            if nxt is not None:
+                nxt.cancel()
+                try:
+                    await (await nxt).aclose()
+                except BaseException:  # noqa: BLE001 - cancelled or failed: nothing to release
+                    pass
 
     @asynccontextmanager
     async def watch(self, path: str, *, params: Params = None,

@@ -300,22 +300,16 @@ class Informer(Generic[T]):
         result; if a page fails, the next LIST replaces it whole)."""
         new: dict[str, T] = {}
         self._items = new
-        cont = ""
-        while True:
-            q = {**params, "limit": str(limit)}
-            if cont:  # the API refuses resourceVersion together with continue
-                q.pop("resourceVersion", None)
-                q.pop("resourceVersionMatch", None)
-                q["continue"] = cont
-            page: Any = await self.client.get(self.path, self._list_type, params=q)  # a *List struct
-            conv = self._convert
-            for o in page.items:
-                new[self._key(o.metadata)] = conv(o) if conv else o
-            self._data_version = next(_versions)
-            self._set_state(ConnState.LIVE)  # the server answers and lets us list
-            cont = page.metadata.continue_
-            if not cont:
-                return new, page.metadata.resourceVersion
+        rv = ""
+        conv = self._convert
+        async with aclosing(self.client.pages(self.path, self._list_type, params=params, limit=limit)) as pages:
+            async for page in pages:  # a *List struct
+                for o in page.items:
+                    new[self._key(o.metadata)] = conv(o) if conv else o
+                self._data_version = next(_versions)
+                self._set_state(ConnState.LIVE)  # the server answers and lets us list
+                rv = page.metadata.resourceVersion
+        return new, rv
 
     # ---- watch --------------------------------------------------------------------------------
 

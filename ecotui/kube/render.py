@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import sys
 from collections.abc import Iterable
 from datetime import datetime
@@ -283,11 +284,14 @@ def _ip_sort(ip: str) -> tuple[int, int]:
     except KeyError:
         pass
     key: tuple[int, int]
-    try:
-        addr = ipaddress.ip_address(ip)
-        key = (addr.version, int(addr))
-    except ValueError:
-        key = (0, 0)
+    try:  # IPv4 in C (13k pods at launch); anything else through the ipaddress parser
+        key = (4, int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big"))
+    except OSError:
+        try:
+            addr = ipaddress.ip_address(ip)
+            key = (addr.version, int(addr))
+        except ValueError:
+            key = (0, 0)
     if len(_ips) >= _CACHE_LIMIT:
         _ips.clear()
     _ips[ip] = key
@@ -402,8 +406,16 @@ def node_cells(node: Node, pod_count: int, now: float) -> tuple[Cell, ...]:
     )
 
 
+_versions: dict[str, tuple[int, ...]] = {}
+
+
 def _version_sort(v: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", v))
+    key = _versions.get(v)
+    if key is None:  # a handful of distinct kubelet versions, one per node row
+        if len(_versions) >= _CACHE_LIMIT:
+            _versions.clear()
+        key = _versions[v] = tuple(int(n) for n in re.findall(r"\d+", v))
+    return key
 
 
 # ---- events -----------------------------------------------------------------------------------

@@ -44,6 +44,9 @@ from .writegate import WriteGate
 _SEVERITY = {ConnState.LIVE: 0, ConnState.CONNECTING: 1, ConnState.RECONNECTING: 2, ConnState.STALE: 3,
              ConnState.ERROR: 4}
 CORE_KINDS = ("nodes", "namespaces", "pods", "events")  # the cockpit's: started by start(), never stopped
+AFTER_PODS = ("events",)  # started once the first pod list is complete (or PODS_FIRST_WAIT has passed): on a
+PODS_FIRST_WAIT = 5.0     # big cluster the events LIST competes with the pods LIST for the API server
+GC_PAUSE_MAX = 30.0  # the cyclic GC is paused during the first sync, at most this long
 IDLE_STOP = 120.0  # seconds without a snapshot() call before an on-demand informer is stopped
 
 
@@ -91,11 +94,12 @@ class ClusterSession:
         self._informers: dict[str, Informer[Any]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._needed: dict[str, float] = {}  # on-demand kind -> when a snapshot of it was last asked for
-        self._monitor: asyncio.Task[None] | None = None
+        self._helpers: list[asyncio.Task[None]] = []  # health monitor, deferred start
         self._started = False
         self._created = clock()
         self._own_version = next_version()
         self._last_conn: Connection | None = None
+        self._gc_paused_at: float | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -103,19 +107,27 @@ class ClusterSession:
         info: _VersionInfo = await self.client.get("/version", _VersionInfo)
         self.server_version = info.gitVersion
         self._started = True
+        if self._freeze_gc_after is not None and gc.isenabled():
+            gc.disable()  # no cyclic GC passes over the growing caches during the first LIST (~0.1-0.2 s at
+            self._gc_paused_at = self._monotonic()  # 13k pods); the freeze after it turns it on again
         for kind in CORE_KINDS:
-            self._start_kind(kind)
-        self._monitor = asyncio.create_task(self._watch_health(), name="ecotui-session-health")
+            if kind not in AFTER_PODS:
+                self._start_kind(kind)
+        self._helpers = [asyncio.create_task(self._start_after_pods(), name="ecotui-session-after-pods"),
+                         asyncio.create_task(self._watch_health(), name="ecotui-session-health")]
         self._own_version = next_version()
 
     async def stop(self) -> None:
         self._started = False
-        tasks = [*self._tasks.values(), *([self._monitor] if self._monitor else [])]
+        if self._gc_paused_at is not None:
+            self._gc_paused_at = None
+            gc.enable()
+        tasks = [*self._tasks.values(), *self._helpers]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-        self._monitor = None
+        self._helpers = []
         await self.client.aclose()
 
     def _start_kind(self, kind: str) -> None:
@@ -127,6 +139,16 @@ class ClusterSession:
             convert=spec.convert)
         self._informers[kind] = inf
         self._tasks[kind] = asyncio.create_task(inf.run(), name=f"ecotui-informer-{kind}")
+
+    async def _start_after_pods(self) -> None:
+        """Start AFTER_PODS once the pods are listed: the pods table first, the events pane right after."""
+        pods = self._informers["pods"]
+        deadline = self._monotonic() + PODS_FIRST_WAIT
+        while not pods.synced and pods.connection.state is not ConnState.ERROR and self._monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for kind in AFTER_PODS:
+            if kind not in self._tasks:
+                self._start_kind(kind)
 
     async def _stop_kind(self, kind: str, forget: bool = False) -> None:
         task = self._tasks.pop(kind, None)
@@ -159,6 +181,9 @@ class ClusterSession:
                     if release_heap is not None:
                         release_heap()
                         self._trim_at = time.monotonic() + TRIM_AGAIN_AFTER
+            if self._gc_paused_at is not None and (self._frozen or now - self._gc_paused_at > GC_PAUSE_MAX):
+                self._gc_paused_at = None
+                gc.enable()
             if self._trim_at is not None and time.monotonic() >= self._trim_at and release_heap is not None:
                 self._trim_at = None
                 release_heap()
@@ -208,7 +233,7 @@ class ClusterSession:
         if namespace == self.namespace:
             return
         self.namespace = namespace
-        for kind in list(self._tasks):  # started: restart the namespace-scoped informers
+        for kind in list(self._tasks):  # restart the namespace-scoped informers
             if by_id(kind).namespaced:
                 await self._stop_kind(kind)
                 self._start_kind(kind)

@@ -6,6 +6,7 @@ A subclass sets PANES (registry kind ids), builds `self.models` (PaneRows) and i
 """
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -25,7 +26,8 @@ from ecotui.ui.widgets.resource_table import ResourceTable
 from ecotui.ui.widgets.status import StatusHeader
 from ecotui.workspace import WorkspaceAPI
 
-LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving
+LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving (to see its end at once)
+LOADING_REDRAW = 0.4  # ... but partial pages are drawn at most this often (each redraw costs a frame)
 TABLE_IDS = ("open", "describe", "sort", "sort_reverse", "cursor_down", "cursor_up", "cursor_top", "cursor_bottom",
              "page_down", "page_up")
 TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe"}
@@ -48,6 +50,7 @@ class TableScreen(Screen[None]):
         self.problem = ""           # start error or internal error, shown in the header
         self._last_version: int | None = None
         self._loading = True
+        self._drawn_partial = 0.0   # when partial pages were last drawn (0: not loading)
         for name in self.pane_ids:
             spec = by_id(name)
             self.tables[name] = table_cls(list(spec.columns), max_widths=dict(spec.max_widths), styles=ui.styles,
@@ -68,11 +71,14 @@ class TableScreen(Screen[None]):
         self.set_interval(self.ui.age_interval, self._refresh_ages)
 
     def _poll(self) -> None:
-        if self.session.version != self._last_version:
+        loading = not all(self.session.snapshot(k).synced for k in self.pane_ids)
+        now = time.monotonic()
+        if self.session.version != self._last_version and not (
+                loading and self._drawn_partial and now - self._drawn_partial < LOADING_REDRAW):
+            self._drawn_partial = now if loading else 0.0
             self._safe_refresh()
         else:
             self.show_header()
-        loading = not all(self.session.snapshot(k).synced for k in self.pane_ids)
         if loading != self._loading:
             self._loading = loading
             (self._loading_poll.resume if loading else self._loading_poll.pause)()

@@ -162,3 +162,50 @@ async def test_silent_server_times_out_as_connect_error():
         server.close()
         await server.wait_closed()
     assert ei.value.message == f"http://127.0.0.1:{port} did not answer in time (ReadTimeout)"
+
+
+async def test_pages_requests_the_next_page_while_this_one_is_still_arriving():
+    """Pipelined pager: the continue token is in the first bytes (metadata precedes items), so page 2 is asked
+    for before page 1's items have all arrived; the requests equal a sequential pager's."""
+    import asyncio
+
+    from ecotui.kube.client import _peek_continue
+    log: list[str] = []
+    second_asked = asyncio.Event()
+
+    def page(n: int, cont: str, names: list[str]) -> tuple[bytes, bytes]:
+        head = json.dumps({"kind": "PodList", "apiVersion": "v1",
+                           "metadata": {"resourceVersion": "5", "continue": cont}})[:-1] + ', "items": ['
+        items = ",".join(json.dumps(pod("ns", x)) for x in names) + "]}"
+        return head.encode(), items.encode()
+
+    async def body(head: bytes, rest: bytes, n: int):
+        yield head
+        log.append(f"page {n} head sent")
+        if n == 1:
+            await asyncio.wait_for(second_asked.wait(), 5)   # the rest of page 1 only after page 2 was asked
+        yield rest
+        log.append(f"page {n} done")
+
+    async def handler(req: httpx.Request) -> httpx.Response:
+        cont = req.url.params.get("continue")
+        log.append(f"GET continue={cont}")
+        if cont is None:
+            assert req.url.params.get("resourceVersion") == "0" and req.url.params.get("limit") == "2"
+            head, rest = page(1, "tok-2", ["a", "b"])
+            return httpx.Response(200, content=body(head, rest, 1))
+        assert cont == "tok-2" and "resourceVersion" not in req.url.params
+        second_asked.set()
+        head, rest = page(2, "", ["c"])
+        return httpx.Response(200, content=body(head, rest, 2))
+
+    client = mock_client(handler)
+    try:
+        items, rv = await client.list("/api/v1/pods", PodList, params={"resourceVersion": "0"}, limit=2)
+    finally:
+        await client.aclose()
+    assert [p.metadata.name for p in items] == ["a", "b", "c"] and rv == "5"
+    assert log.index("GET continue=tok-2") < log.index("page 1 done")
+    assert _peek_continue(bytearray(b'{"metadata":{"continue":"x"},"items":[')) == "x"
+    assert _peek_continue(bytearray(b'{"metadata":{"resourceVersion":"1"},"items":[')) == ""
+    assert _peek_continue(bytearray(b'{"metadata":{"continue":"x"')) is None     # not arrived yet

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 import time
 
 import pytest
@@ -270,18 +271,21 @@ async def test_watch_expiring_right_after_every_relist_backs_off(api, client, ru
 async def test_first_list_is_published_page_by_page_and_a_failed_page_relists_whole(api, client, run_informer):
     api.seed("pods", [pod("ns", f"p{i:04d}") for i in range(1203)])
     seen: list[tuple[int, bool, ConnState]] = []
-    real_get = client.get
+    real_pages = client.pages
     inf = pods_informer(client)
 
-    async def get(path, type_=None, *, params=None):
-        if params and "continue" in params:          # before each later page: what the UI can see now
-            snap = inf.snapshot()
-            seen.append((len(snap.items), snap.synced, inf.connection.state))
-            if len(seen) == 1:
-                await api.delete("pods", "ns", "p0003")  # gone before the list is complete
-        return await real_get(path, type_, params=params)
+    def pages(*args, **kw):
+        async def each():
+            async with aclosing(real_pages(*args, **kw)) as it:
+                async for page in it:
+                    yield page
+                    snap = inf.snapshot()          # after the informer took the page: what the UI can see now
+                    seen.append((len(snap.items), snap.synced, inf.connection.state))
+                    if len(seen) == 1:
+                        await api.delete("pods", "ns", "p0003")  # gone before the list is complete
+        return each()
 
-    client.get = get  # type: ignore[method-assign]
+    client.pages = pages  # type: ignore[method-assign]
     api.fail(lambda r: "continue" in r.query and len(api.lists("pods")) == 3, 500, times=1)  # 3rd page, once
     run_informer(inf)
     await wait_for(lambda: inf.synced)

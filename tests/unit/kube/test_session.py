@@ -228,7 +228,8 @@ async def test_a_registry_kind_starts_on_first_ask_in_its_api_group_and_stops_wh
         assert "deployments" in s.running_kinds
         now[0] = 10.0                                      # 6 s without an ask: stopped and forgotten
         await wait_for(lambda: "deployments" not in s.running_kinds, what="idle stop")
-        assert not [t for t in asyncio.all_tasks() if t.get_name() == "ecotui-informer-deployments"]
+        await wait_for(lambda: not [t for t in asyncio.all_tasks() if t.get_name() == "ecotui-informer-deployments"],
+                       what="informer task ended")
         assert set(s.running_kinds) == {"nodes", "namespaces", "pods", "events"}       # the cockpit's stay
         with pytest.raises(KeyError):
             s.snapshot("no-such-kind")
