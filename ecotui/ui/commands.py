@@ -57,6 +57,8 @@ def parse_command(line: str) -> Command:
         if arg:
             raise ValueError(f"{word} takes no argument")
         return Command(verb)
+    if verb == "ns" and not arg:  # k9s: `:ns` alone is the Namespaces view; `:ns NAME` switches to NAME
+        return Command("view", "namespaces")
     if verb in _NEEDS_ARG and not arg:
         raise ValueError(f"{word} needs a name (e.g. {word} {'all' if verb == 'ns' else 'my-context'})")
     if " " in arg:

@@ -66,13 +66,19 @@ def test_rows_fresh_rerenders_age():
     ("q", Command("quit")),
     ("pods", Command("focus", "pods")),
     ("help", Command("help")),
+    ("ns", Command("view", "namespaces")),            # k9s: `:ns` alone is the Namespaces view
+    ("deploy", Command("view", "deployments")),
+    (":sts", Command("view", "statefulsets")),
+    ("Secrets", Command("view", "secrets")),
+    ("hpa", Command("view", "horizontalpodautoscalers")),
 ])
 def test_parse_command(line, expected):
     assert parse_command(line) == expected
 
 
 @pytest.mark.parametrize(("line", "message"), [
-    ("", "empty command"), ("bogus x", "unknown command 'bogus'"), ("ns", "needs a name"),
+    ("", "empty command"), ("bogus x", "unknown command 'bogus'"), ("ctx", "needs a name"),
+    ("deploy web", "takes no argument"),
     ("ctx a b", "takes one name"), ("q now", "takes no argument"),
 ])
 def test_parse_command_errors(line, message):
