@@ -41,11 +41,14 @@ from .render import event_time_key
 from .store import Connection, ConnState, Snapshot
 from .writegate import WriteGate
 
-_SEVERITY = {ConnState.LIVE: 0, ConnState.CONNECTING: 1, ConnState.RECONNECTING: 2, ConnState.STALE: 3,
+# worst state wins; an informer still making its first request (events, started after the pods) does not turn
+# a live header into "connecting"
+_SEVERITY = {ConnState.CONNECTING: -1, ConnState.LIVE: 0, ConnState.RECONNECTING: 2, ConnState.STALE: 3,
              ConnState.ERROR: 4}
 CORE_KINDS = ("nodes", "namespaces", "pods", "events")  # the cockpit's: started by start(), never stopped
 AFTER_PODS = ("events",)  # started once the first pod list is complete (or PODS_FIRST_WAIT has passed): on a
-PODS_FIRST_WAIT = 5.0     # big cluster the events LIST competes with the pods LIST for the API server
+PODS_FIRST_WAIT = 5.0     # big cluster the events LIST competes with the pods LIST for the API server, and
+AFTER_PODS_DELAY = 0.3    # for this event loop: the UI draws the complete pods table first
 GC_PAUSE_MAX = 30.0  # the cyclic GC is paused during the first sync, at most this long
 IDLE_STOP = 120.0  # seconds without a snapshot() call before an on-demand informer is stopped
 
@@ -146,6 +149,8 @@ class ClusterSession:
         deadline = self._monotonic() + PODS_FIRST_WAIT
         while not pods.synced and pods.connection.state is not ConnState.ERROR and self._monotonic() < deadline:
             await asyncio.sleep(0.05)
+        if pods.synced:
+            await asyncio.sleep(AFTER_PODS_DELAY)
         for kind in AFTER_PODS:
             if kind not in self._tasks:
                 self._start_kind(kind)

@@ -27,7 +27,7 @@ from ecotui.ui.widgets.status import StatusHeader
 from ecotui.workspace import WorkspaceAPI
 
 LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving (to see its end at once)
-LOADING_REDRAW = 0.4  # ... but partial pages are drawn at most this often (each redraw costs a frame)
+LOADING_REDRAW = 0.6  # ... but partial pages are drawn at most this often (each redraw costs a frame)
 TABLE_IDS = ("open", "describe", "sort", "sort_reverse", "cursor_down", "cursor_up", "cursor_top", "cursor_bottom",
              "page_down", "page_up")
 TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe"}

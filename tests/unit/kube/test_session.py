@@ -270,3 +270,17 @@ async def test_secret_values_never_reach_the_cache(tmp_path, api):
         assert "password" in dumped and "hunter2" not in dumped and value not in dumped
     finally:
         await s.stop()
+
+
+def test_header_state_is_live_while_a_late_informer_makes_its_first_request(tmp_path, api):
+    from types import SimpleNamespace
+
+    from ecotui.kube.store import Connection
+    s = session_for(tmp_path, api.url)
+    live, first = Connection(ConnState.LIVE, 1.0), Connection(ConnState.CONNECTING, 2.0)
+    s._informers = {"pods": SimpleNamespace(connection=live), "events": SimpleNamespace(connection=first)}
+    assert s.connection.state is ConnState.LIVE
+    s._informers["nodes"] = SimpleNamespace(connection=Connection(ConnState.RECONNECTING, 3.0, "refused"))
+    assert s.connection.state is ConnState.RECONNECTING            # any real trouble still wins
+    s._informers = {"pods": SimpleNamespace(connection=first)}
+    assert s.connection.state is ConnState.CONNECTING
