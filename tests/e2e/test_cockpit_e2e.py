@@ -7,9 +7,7 @@ import time
 
 import pytest
 
-from ecotui.keymap import load_keymap
-from ecotui.kube.kubeconfig import load_kubeconfig
-from ecotui.ui.app import EcotuiApp
+from e2e_app import make_app, wait
 from testbed import cluster
 
 pytestmark = pytest.mark.e2e
@@ -26,15 +24,6 @@ def header(app) -> str:
     return app.cockpit.query_one("#header").plain
 
 
-async def wait(pilot, pred, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out after {timeout}s: {what}")
-
-
 async def tables_equal_kubectl(app, pilot, tb, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
@@ -47,16 +36,6 @@ async def tables_equal_kubectl(app, pilot, tb, timeout=30):
             raise AssertionError(f"pods only in table {sorted(have_pods - want_pods)[:5]}, only in kubectl "
                                  f"{sorted(want_pods - have_pods)[:5]}; nodes diff {have_nodes ^ want_nodes}")
         await pilot.pause(0.5)
-
-
-def make_app(tb) -> EcotuiApp:
-    keymap, problems = load_keymap()
-    assert not problems
-    from ecotui.config import Config
-    from ecotui.workspace import WorkspaceFactory
-    factory = WorkspaceFactory(load_kubeconfig(str(tb.kubeconfig)), Config(), first_context=tb.context,
-                               all_namespaces=True)
-    return EcotuiApp(factory.build(tb.context), keymap=keymap)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])

@@ -28,12 +28,9 @@ from typing import Any
 
 import pytest
 
-from ecotui.config import Config
-from ecotui.keymap import load_keymap
-from ecotui.kube.kubeconfig import load_kubeconfig
+from e2e_app import make_app, wait
 from ecotui.ui.app import EcotuiApp
 from ecotui.ui.screens.kind_view import KindScreen
-from ecotui.workspace import WorkspaceFactory
 from testbed import incidents
 
 pytestmark = pytest.mark.e2e
@@ -164,26 +161,8 @@ async def converge(pilot, what: str, read: Callable[[], list[dict[str, str]]],
 
 # ---- the app ----------------------------------------------------------------------------------
 
-def make_app(tb) -> EcotuiApp:
-    keymap, problems = load_keymap()
-    assert not problems
-    factory = WorkspaceFactory(load_kubeconfig(str(tb.kubeconfig)), Config(), first_context=tb.context,
-                               all_namespaces=True)
-    return EcotuiApp(factory.build(tb.context), keymap=keymap)
-
-
 def header(app) -> str:
     return app.cockpit.query_one("#header").plain
-
-
-async def wait(pilot, pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out after {timeout}s: {what}")
 
 
 async def wait_kubectl(pilot, pred: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -16,6 +16,7 @@ from ecotui.kinds.registry import all_specs
 from ecotui.kube.kubeconfig import load_kubeconfig
 from ecotui.ui.app import EcotuiApp
 from ecotui.workspace import WorkspaceFactory
+from e2e_app import wait
 from testbed import paths
 
 pytestmark = pytest.mark.e2e
@@ -53,15 +54,6 @@ def audited(t0: float) -> list[dict]:
         seen.add(ev["auditID"])
         out.append(ev)
     return out
-
-
-async def wait(pilot, pred, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out after {timeout}s: {what}")
 
 
 async def test_readonly_session_sends_no_writes_and_follows_the_context(testbed, tmp_path):
