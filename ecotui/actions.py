@@ -42,6 +42,8 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("theme", "Cycle the colour theme", "global"),
     ActionSpec("refresh", "Re-list and re-watch every kind (drops the caches)", "global"),
     ActionSpec("back", "Back: close the dialog or view, or clear the filter", "global"),
+    ActionSpec("journal", "Show the action journal (every action taken or refused)", "global"),
+    ActionSpec("cancel_drain", "Cancel the running drain (or close its finished panel)", "global"),
     # table
     ActionSpec("open", "Open the selected row: a node's pods, a pod's description", "table"),
     ActionSpec("describe", "Describe the selected object", "table"),
@@ -53,12 +55,33 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("cursor_bottom", "Go to the last row", "table"),
     ActionSpec("page_down", "Page down", "table"),
     ActionSpec("page_up", "Page up", "table"),
+    # table: selection and remediation (act on the marked rows, else the row under the cursor)
+    ActionSpec("mark", "Mark / unmark the row under the cursor", "table"),
+    ActionSpec("mark_all", "Mark every row shown", "table"),
+    ActionSpec("clear_marks", "Clear the marks", "table"),
+    ActionSpec("cordon", "Cordon the selected nodes (spec.unschedulable)", "table"),
+    ActionSpec("uncordon", "Uncordon the selected nodes", "table"),
+    ActionSpec("drain", "Drain the selected nodes: plan, confirm, evict with live progress", "table"),
+    ActionSpec("rollout_status", "Rollout status of the selected workload", "table"),
+    ActionSpec("rollout_history", "Rollout history: revisions, change-cause, images", "table"),
+    ActionSpec("rollout_undo", "Undo a rollout (to the previous or a chosen revision), diff first", "table"),
+    ActionSpec("rollout_restart", "Restart a rollout (restartedAt annotation, as kubectl)", "table"),
+    ActionSpec("rollout_pause", "Pause a Deployment's rollout", "table"),
+    ActionSpec("rollout_resume", "Resume a Deployment's rollout", "table"),
+    ActionSpec("scale", "Scale replicas of a Deployment or StatefulSet", "table"),
+    ActionSpec("delete", "Delete the selected objects (grace period, confirmation)", "table"),
     # describe view
     ActionSpec("scroll_down", "Scroll down", "describe"),
     ActionSpec("scroll_up", "Scroll up", "describe"),
     ActionSpec("scroll_top", "Scroll to the top", "describe"),
     ActionSpec("scroll_bottom", "Scroll to the bottom", "describe"),
 )
+
+# actions that change the cluster (read-only mode refuses them before any request)
+MUTATING_ACTIONS = frozenset({"cordon", "uncordon", "drain", "rollout_undo", "rollout_restart", "rollout_pause",
+                              "rollout_resume", "scale", "delete"})
+REMEDY_ACTIONS = ("cordon", "uncordon", "drain", "rollout_status", "rollout_history", "rollout_undo",
+                  "rollout_restart", "rollout_pause", "rollout_resume", "scale", "delete")
 
 ACTIONS: dict[str, ActionSpec] = {spec.id: spec for spec in _SPECS}
 

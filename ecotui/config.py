@@ -5,6 +5,8 @@ Format::
     theme: dark
     keymap: ~/.config/ecotui/keymap.yaml     # relative paths are relative to this file
     readonly: false
+    critical_contexts: "prod|live"          # regex; matching contexts confirm in red and ask to type the name
+    journal: ~/.local/state/ecotui/journal.jsonl   # the action journal (default: $XDG_STATE_HOME/ecotui/)
     contexts:
       ecotui-testbed:
         namespace: ecotrack
@@ -14,6 +16,7 @@ Format::
         aws_profile: oncall            # EKS: the AWS profile, region and cluster name of this context
         aws_region: us-east-1
         eks_cluster: ecotrack-prod
+        critical: false                # overrides critical_contexts for this context
 
 A missing file at the default location means defaults. An explicitly given file that is missing,
 broken YAML, an unknown key or a wrong type raises ``EcotuiError`` with one line naming the file.
@@ -21,6 +24,7 @@ broken YAML, an unknown key or a wrong type raises ``EcotuiError`` with one line
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +34,9 @@ import yaml
 
 from ecotui.errors import EcotuiError
 
-_TOP_KEYS = ("theme", "keymap", "readonly", "contexts")
-_CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url", "aws_profile", "aws_region", "eks_cluster")
+_TOP_KEYS = ("theme", "keymap", "readonly", "critical_contexts", "journal", "contexts")
+_CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url", "aws_profile", "aws_region", "eks_cluster",
+             "critical")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class ContextConfig:
     aws_profile: str | None = None
     aws_region: str | None = None
     eks_cluster: str | None = None
+    critical: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class Config:
     theme: str | None = None
     keymap: str | None = None
     readonly: bool = False
+    critical_contexts: str | None = None  # regex (None: ecotui.ops.safety.DEFAULT_CRITICAL)
+    journal: str | None = None            # journal file (None: the XDG state dir)
     contexts: Mapping[str, ContextConfig] = field(default_factory=dict)
     path: str | None = None               # the file this came from (None: defaults)
 
@@ -133,11 +141,24 @@ def _parse(path: Path, data: Any) -> Config:
             aws_profile=_opt_str(path, f"{where}.aws_profile", raw.get("aws_profile")),
             aws_region=_opt_str(path, f"{where}.aws_region", raw.get("aws_region")),
             eks_cluster=_opt_str(path, f"{where}.eks_cluster", raw.get("eks_cluster")),
+            critical=_opt_bool(path, f"{where}.critical", raw.get("critical")),
         )
+    critical = _opt_str(path, "critical_contexts", data.get("critical_contexts"))
+    if critical is not None:
+        try:
+            re.compile(critical)
+        except re.error as exc:
+            raise _err(path, f"critical_contexts is not a valid regular expression: {exc}") from None
+    journal = _opt_str(path, "journal", data.get("journal"))
+    if journal is not None:
+        jp = Path(journal).expanduser()
+        journal = str(jp if jp.is_absolute() else path.parent / jp)
     return Config(
         theme=_opt_str(path, "theme", data.get("theme")),
         keymap=keymap,
         readonly=bool(_opt_bool(path, "readonly", data.get("readonly"))),
+        critical_contexts=critical,
+        journal=journal,
         contexts=contexts,
         path=str(path),
     )

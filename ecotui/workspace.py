@@ -16,6 +16,9 @@ from ecotui.config import Config
 from ecotui.kube.kubeconfig import KubeConfig
 from ecotui.kube.session_api import SessionAPI
 from ecotui.kube.writegate import WriteGate
+from ecotui.ops.access import AccessChecker
+from ecotui.ops.api import KubeAPI, NoAPI
+from ecotui.ops.safety import is_critical
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Profile:
     prometheus_url: str | None = None
     loki_url: str | None = None
     aws: AwsSettings = field(default_factory=AwsSettings)
+    critical: bool = False        # production-like: confirmations in the critical colour, type the name
 
 
 class WorkspaceAPI(Protocol):
@@ -52,6 +56,14 @@ class WorkspaceAPI(Protocol):
     @property
     def readonly(self) -> bool: ...
 
+    @property
+    def api(self) -> KubeAPI:
+        """Requests for actions (the session's client: every request passes the write gate)."""
+
+    @property
+    def access(self) -> AccessChecker:
+        """SelfSubjectAccessReviews of this context, cached."""
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -60,8 +72,10 @@ class WorkspaceAPI(Protocol):
 class Workspace:
     """The real WorkspaceAPI: a profile, a session (whose client sends through `gate`) and the gate."""
 
-    def __init__(self, profile: Profile, session: SessionAPI, gate: WriteGate) -> None:
-        self._profile, self._session, self._gate = profile, session, gate
+    def __init__(self, profile: Profile, session: SessionAPI, gate: WriteGate, api: KubeAPI,
+                 user: str = "") -> None:
+        self._profile, self._session, self._gate, self._api = profile, session, gate, api
+        self._access = AccessChecker(api, user)
 
     @property
     def profile(self) -> Profile:
@@ -78,6 +92,14 @@ class Workspace:
     @property
     def readonly(self) -> bool:
         return self._gate.readonly
+
+    @property
+    def api(self) -> KubeAPI:
+        return self._api
+
+    @property
+    def access(self) -> AccessChecker:
+        return self._access
 
     async def start(self) -> None:
         await self._session.start()
@@ -128,10 +150,15 @@ class WorkspaceFactory:
         return Profile(context=ctx.name, namespace=ns,
                        readonly=self._cli_readonly or self.config.readonly_for(ctx.name),
                        prometheus_url=cc.prometheus_url, loki_url=cc.loki_url,
-                       aws=AwsSettings(cc.aws_profile, cc.aws_region, cc.eks_cluster))
+                       aws=AwsSettings(cc.aws_profile, cc.aws_region, cc.eks_cluster),
+                       critical=cc.critical if cc.critical is not None
+                       else is_critical(ctx.name, self.config.critical_contexts))
 
     def build(self, context: str) -> Workspace:
         profile = self.profile(context)
         gate = WriteGate(profile.context, profile.readonly)
         session = self._make_session(self.kubeconfig, profile.context, profile.namespace, gate)
-        return Workspace(profile, session, gate)
+        api: KubeAPI = getattr(session, "client", None) or NoAPI(profile.context)
+        auth = getattr(session, "auth", None)
+        user = auth.user.name if auth is not None else ""
+        return Workspace(profile, session, gate, api, user)

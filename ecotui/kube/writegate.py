@@ -14,7 +14,7 @@ from __future__ import annotations
 from ecotui.errors import ReadOnlyError
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_EXEMPT_SUFFIXES = ("/selfsubjectaccessreviews", "/selfsubjectrulesreviews", "/portforward")
+_EXEMPT_SUFFIXES = ("/selfsubjectaccessreviews", "/selfsubjectrulesreviews", "/selfsubjectreviews", "/portforward")
 
 
 def is_mutating(method: str, path: str) -> bool:

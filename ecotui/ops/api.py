@@ -24,3 +24,23 @@ class KubeAPI(Protocol):
 STRATEGIC = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+
+
+class NoAPI:
+    """For a session without a client (some test doubles): every request fails with one clear line."""
+
+    def __init__(self, context: str) -> None:
+        self.context = context
+
+    def _fail(self) -> Any:
+        from ecotui.errors import EcotuiError
+        raise EcotuiError(f"context {self.context!r}: this session cannot send requests")
+
+    async def request(self, method: str, path: str, **kw: Any) -> Any:
+        return self._fail()
+
+    async def get(self, path: str, type_: Any = Any, **kw: Any) -> Any:
+        return self._fail()
+
+    async def list(self, path: str, list_type: Any, **kw: Any) -> tuple[list[Any], str]:
+        return self._fail()  # type: ignore[no-any-return]

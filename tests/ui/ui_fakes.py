@@ -196,10 +196,56 @@ class FakeSession:
         self._version += 1
 
 
-def workspace(session: SessionAPI, *, readonly: bool = False) -> WorkspaceAPI:
-    """A real Workspace around a (fake) session: its profile and write gate as the factory would make them."""
-    return Workspace(Profile(session.context, session.namespace, readonly), session,
-                     WriteGate(session.context, readonly))
+class FakeKubeAPI:
+    """A KubeAPI that records every request and answers from `routes` ((method, path) -> body or exception;
+    a callable gets the json body). Like the real client, every request passes the write gate first, so
+    `sent` holds only what a real server would have received. SSARs are allowed unless `denied` names
+    "verb resource"."""
+
+    def __init__(self, gate: WriteGate) -> None:
+        self.gate = gate
+        self.sent: list[tuple[str, str, Any]] = []
+        self.routes: dict[tuple[str, str], Any] = {}
+        self.denied: set[str] = set()
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
+                      content: bytes | None = None, content_type: str | None = None,
+                      timeout: float | None = None) -> Any:
+        self.gate.check(method, path)
+        self.sent.append((method, path, json))
+        if path.endswith("/selfsubjectaccessreviews"):
+            a = json["spec"]["resourceAttributes"]
+            res = a["resource"] + (f"/{a['subresource']}" if a.get("subresource") else "")
+            return {"status": {"allowed": f"{a['verb']} {res}" not in self.denied}}
+        if path.endswith("/selfsubjectreviews"):
+            return {"status": {"userInfo": {"username": "tester"}}}
+        got = self.routes.get((method, path.split("?", 1)[0]))
+        if got is None:
+            from ecotui.kube.client import HttpStatusError
+            raise HttpStatusError(f"{method} {path} failed with HTTP 404: not found", status=404)
+        if isinstance(got, BaseException):
+            raise got
+        return got(json) if callable(got) else got
+
+    async def get(self, path: str, type_: Any = Any, *, params: Any = None) -> Any:
+        return await self.request("GET", path, params=params)
+
+    async def list(self, path: str, list_type: Any, *, params: Any = None,
+                   limit: int | None = 500) -> tuple[list[Any], str]:
+        got = await self.request("GET", path, params=params)
+        return list(got.get("items", [])), "1"
+
+    def writes(self) -> list[tuple[str, str, Any]]:
+        from ecotui.kube.writegate import is_mutating
+        return [r for r in self.sent if is_mutating(r[0], r[1])]
+
+
+def workspace(session: SessionAPI, *, readonly: bool = False, critical: bool = False) -> WorkspaceAPI:
+    """A real Workspace around a (fake) session: its profile and write gate as the factory would make them,
+    with a FakeKubeAPI (`ws.api`) for actions."""
+    gate = WriteGate(session.context, readonly)
+    return Workspace(Profile(session.context, session.namespace, readonly, critical=critical), session, gate,
+                     FakeKubeAPI(gate), "tester")
 
 
 _checked: SessionAPI = FakeSession()  # the type checker proves the fake keeps the session contract

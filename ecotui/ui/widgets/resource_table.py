@@ -87,10 +87,12 @@ class ResourceTable(VirtualTable):
         self._colkeys: list[Any] = []
         self.sort_column: int | None = None             # index into the shown columns
         self.sort_reverse = False
+        self.marked: set[str] = set()                   # keys of marked rows (selection for actions)
         super().__init__(cursor_type="row", id=id)
         self._set_columns_spec(columns, pick)
 
     def clear(self, columns: bool = False) -> "ResourceTable":
+        self.marked = set()
         self._nat.clear()
         self._natural = []
         super().clear(columns)
@@ -263,6 +265,7 @@ class ResourceTable(VirtualTable):
             del memo[k]
             nat.pop(k, None)
             views.pop(k, None)
+            self.marked.discard(k)
         sort_src = self._pick[self.sort_column] if self.sort_column is not None else -1
         pick = self._pick
         added: list[str] = []
@@ -319,6 +322,43 @@ class ResourceTable(VirtualTable):
                 self._sync_widths()
             elif redraw:
                 self._redraw(redraw)
+
+    # ---- marks (the selection actions apply to) ---------------------------------------------
+
+    MARK_STYLE = Style(reverse=True, bold=True)
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        style = super()._get_row_style(row_index, base_style)
+        if self.marked and 0 <= row_index < len(self._order) and self._order[row_index] in self.marked:
+            return style + self.MARK_STYLE
+        return style
+
+    def toggle_mark(self, key: str | None = None) -> bool:
+        """Mark or unmark a row (default: the cursor's); True if it is now marked."""
+        key = key if key is not None else self.cursor_key
+        if key is None or key not in self._memo:
+            return False
+        now = key not in self.marked
+        (self.marked.add if now else self.marked.discard)(key)
+        self._redraw([key])
+        return now
+
+    def mark_all(self) -> None:
+        """Mark every row shown (the filter decides what is shown)."""
+        self.marked = set(self._order)
+        self._bump()
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked = set()
+            self._bump()
+
+    def selection(self) -> list[str]:
+        """The keys an action applies to: the marked rows in display order, else the row under the cursor."""
+        if self.marked:
+            return [k for k in self._order if k in self.marked]
+        key = self.cursor_key
+        return [key] if key is not None else []
 
     def _reordered(self, keys: list[str], gone: list[str], added: list[str], changed: list[str],
                    key: Callable[[str], Any]) -> list[str]:
