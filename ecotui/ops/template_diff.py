@@ -101,12 +101,21 @@ def flatten(template: dict[str, Any] | None) -> dict[str, tuple[int, str]]:
     return out
 
 
+def _section(key: str) -> int:
+    """Where an item sits in the template (containers, labels, annotations, metadata, spec), to keep an added
+    item next to its kin."""
+    for i, prefix in enumerate(("label ", "annotation ", "metadata.", "spec.")):
+        if key.startswith(prefix):
+            return i + 1
+    return 0
+
+
 def template_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple[str, ...]:
     """`- item: old` / `+ item: new` lines for every item that differs, images first, then env, resources,
     probes and the rest (in template order within a group)."""
     a, b = flatten(old), flatten(new)
     keys = list(a) + [k for k in b if k not in a]
-    keys.sort(key=lambda k: (a.get(k) or b[k])[0])
+    keys.sort(key=lambda k: ((a.get(k) or b[k])[0], _section(k)))
     lines: list[str] = []
     for k in keys:
         va, vb = a.get(k), b.get(k)
