@@ -277,6 +277,11 @@ async def test_undo_through_controller_revisions(testbed, ns, api, kind):
     assert [r.number for r in await rollout_history(api, kid, ns, name)] == [2, 3]
     same = await plan_undo(api, kid, ns, name, to_revision=3)
     assert same.preview.blocked == "skipped rollback (current template already matches revision 3)"
+    line = _wait("kubectl: rolled out", lambda: next((out for out in [tb.kubectl(
+        "rollout", "status", what, "-n", ns, "--watch=false").stdout.strip()] if "complete" in out
+        or "successfully" in out), None))
+    status = await rollout_status(api, kid, ns, name)
+    assert status.done and status.message == line
 
 
 async def test_undo_out_of_incident_crashloop(testbed, api):
@@ -302,3 +307,36 @@ async def test_undo_out_of_incident_crashloop(testbed, api):
         assert after["spec"]["template"] == before["spec"]["template"]
     finally:
         incident("clear")
+
+
+async def test_our_undo_equals_kubectl_rollout_undo_on_a_twin(testbed, ns, api):
+    """Two deployments with the same history: kubectl undoes one, we undo the other; same template (but for
+    the app label) and the same annotations."""
+    tb = testbed
+    for name in ("twin-kubectl", "twin-ours"):
+        _create(tb, ns, "Deployment", name, "registry.local/twin:1.0")
+        _new_image(tb, ns, f"deployment/{name}", "registry.local/twin:2.0", "2")
+        tb.kubectl("annotate", f"deployment/{name}", "late=1", "-n", ns)   # on no ReplicaSet: undo drops it
+    tb.kubectl("rollout", "undo", "deployment/twin-kubectl", "-n", ns)
+    outcome = await (await plan_undo(api, "deployments", ns, "twin-ours")).apply(api)
+    assert outcome.ok, outcome.message
+    theirs, ours = _observed(tb, ns, "deployment/twin-kubectl"), _observed(tb, ns, "deployment/twin-ours")
+    theirs = json.loads(json.dumps(theirs).replace("twin-kubectl", "twin-ours"))
+    assert ours["spec"]["template"] == theirs["spec"]["template"]
+    assert ours["metadata"]["annotations"] == theirs["metadata"]["annotations"]
+    assert "late" not in ours["metadata"]["annotations"]
+    assert _kubectl_history(tb, ns, "deployment/twin-ours") == _kubectl_history(tb, ns, "deployment/twin-kubectl")
+
+
+async def test_stuck_rollout_is_named_as_such(testbed, ns, api):
+    tb = testbed
+    body = _workload("Deployment", ns, "stuck", "registry.local/stuck:1.0")
+    body["spec"]["progressDeadlineSeconds"] = 1
+    body["spec"]["template"]["metadata"]["labels"]["ecotui.testbed/crashloop"] = "true"   # KWOK: never ready
+    tb.kubectl("apply", "-f", "-", input=json.dumps(body))
+    err = _wait("kubectl: progress deadline", lambda: "exceeded its progress deadline" in tb.kubectl(
+        "rollout", "status", "deployment/stuck", "-n", ns, "--watch=false", check=False).stderr)
+    status = await rollout_status(api, "deployments", ns, "stuck")
+    assert err and status.stuck and not status.done
+    assert status.message == 'deployment "stuck" exceeded its progress deadline'
+    assert any(line.startswith("condition Progressing=False (ProgressDeadlineExceeded)") for line in status.lines)
