@@ -57,14 +57,13 @@ def _target(kind: str, namespace: str, name: str) -> tuple[Target, ...]:
     return (Target(kind, name, namespace),)
 
 
-def _pick(history: dict[int, Any], to_revision: int) -> tuple[int, str]:
-    """(revision, "") or (0, why not): the second-newest for 0, else exactly `to_revision`."""
+def _pick(history: dict[int, Any], to_revision: int) -> tuple[int | None, str]:
+    """(revision, "") — the second-newest for 0, else exactly `to_revision` — or (None, why not); (None, "")
+    when there is no previous revision."""
     if to_revision > 0:
-        return (to_revision, "") if to_revision in history else (0, _not_found(to_revision))
+        return (to_revision, "") if to_revision in history else (None, _not_found(to_revision))
     newest = sorted(history)
-    if len(newest) < 2:
-        return 0, ""
-    return newest[-2], ""
+    return (newest[-2], "") if len(newest) >= 2 else (None, "")
 
 
 async def plan_undo(api: KubeAPI, kind: str, namespace: str, name: str, to_revision: int = 0) -> UndoPlan:
@@ -87,7 +86,7 @@ async def plan_undo(api: KubeAPI, kind: str, namespace: str, name: str, to_revis
     rev, why = _pick(history, to_revision)
     if why:
         return stop(why)
-    if not rev:
+    if rev is None:
         if kind == "deployments":
             return stop(f'no rollout history found for deployment "{name}": there is no previous revision to '
                         "roll back to")

@@ -32,8 +32,8 @@ def parse_replicas(text: str) -> int:
 
 def _points_at(hpa: dict[str, Any], kind: str, name: str) -> bool:
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-    group = str(ref.get("apiVersion", "apps/v1")).partition("/")[0]
-    return ref.get("kind") == KINDS[kind] and ref.get("name") == name and group in ("apps", "v1")
+    group = str(ref.get("apiVersion") or "apps/v1").partition("/")[0]
+    return ref.get("kind") == KINDS[kind] and ref.get("name") == name and group in ("apps", "extensions")
 
 
 async def hpa_warnings(api: KubeAPI, kind: str, namespace: str, name: str) -> tuple[str, ...]:

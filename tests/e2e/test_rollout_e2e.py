@@ -6,7 +6,6 @@ makes a new ReplicaSet, scale sets spec.replicas. Everything runs in a namespace
 test that undoes `incident crashloop` on ecotrack/notification-service (cleared again in a finally)."""
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys

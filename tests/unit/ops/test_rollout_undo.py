@@ -178,3 +178,11 @@ async def test_controller_revision_refusals():
     assert (await plan_undo(api, "statefulsets", NS, "db", 4)).preview.blocked == (
         "unable to find specified revision 4 in history")
     assert api.mutations == []
+
+
+async def test_a_replicaset_without_revision_counts_as_revision_zero_like_kubectl():
+    dep = deployment(tmpl=V2, revision=2)
+    old = replicaset(dep, 0, V1, "h0")
+    del old["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+    plan = await plan_undo(deploy_api(dep, [old, replicaset(dep, 2, V2, "h2")]), "deployments", NS, "web")
+    assert plan.preview.blocked == "" and plan.preview.params["to_revision"] == 0

@@ -56,7 +56,7 @@ async def test_scale_is_a_merge_patch_of_the_scale_subresource(kind, noun):
 
 async def test_hpa_that_owns_the_replicas_is_named():
     hpas = [hpa("web-hpa"), hpa("other", target="api"), hpa("sts-hpa", kind="StatefulSet"),
-            hpa("defaults", lo=None, hi=4)]
+            hpa("defaults", lo=None, hi=4), hpa("crd", api_version="example.com/v1")]
     plan = await plan_scale(scale_api(hpas=hpas), "deployments", NS, "web", "3")
     assert plan.preview.warnings == ("HPA web-hpa owns the replicas (2..6): it will change them back",
                                      "HPA defaults owns the replicas (1..4): it will change them back")
