@@ -5,7 +5,8 @@ and on the help screen), a description and a group. Groups say where a binding l
 
 * ``global`` – bound on the App/screen, active everywhere (a key here must not be reused anywhere);
 * ``table``  – bound on the resource tables (pods, nodes, events);
-* ``describe`` – bound on the describe/detail view.
+* ``describe`` – bound on the describe/detail view;
+* ``dialog`` – bound on the confirmation dialogs.
 
 Two actions clash when they share a key and are in the same group, or one of them is global.
 The default keys live in ``keymaps.yaml`` (repo root), not here.
@@ -22,7 +23,7 @@ class ActionSpec:
     group: str          # "global" | "table" | "describe"
 
 
-GROUPS: tuple[str, ...] = ("global", "table", "describe")
+GROUPS: tuple[str, ...] = ("global", "table", "describe", "dialog")
 
 _SPECS: tuple[ActionSpec, ...] = (
     # global
@@ -75,6 +76,8 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("scroll_up", "Scroll up", "describe"),
     ActionSpec("scroll_top", "Scroll to the top", "describe"),
     ActionSpec("scroll_bottom", "Scroll to the bottom", "describe"),
+    # confirmation dialogs
+    ActionSpec("confirm", "Confirm the action shown (critical contexts: type the name, then enter)", "dialog"),
 )
 
 # actions that change the cluster (read-only mode refuses them before any request)

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ecotui import __version__
@@ -126,8 +127,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     factory = WorkspaceFactory(kubeconfig, config, first_context=ctx.name, namespace=args.namespace,
                                all_namespaces=args.all_namespaces, readonly=args.readonly)
+    from ecotui.ops.journal import Journal
+
     app_kwargs: dict[str, Any] = dict(
-        keymap=keymap, keymap_problems=keymap_problems, themes=themes, theme_problems=theme_problems, theme=theme)
+        keymap=keymap, keymap_problems=keymap_problems, themes=themes, theme_problems=theme_problems, theme=theme,
+        journal=Journal(Path(config.journal) if config.journal else None))
     return asyncio.run(_run(factory, ctx.name, app_kwargs))
 
 

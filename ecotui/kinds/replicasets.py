@@ -59,5 +59,5 @@ def describe(obj: Any, now: float) -> list[str]:
 SPEC = KindSpec(GVR("apps", "v1", "replicasets"), "ReplicaSet", "ReplicaSets", namespaced=True,
                 names=("replicasets", "replicaset", "rs"), list_type=ReplicaSetList, item_type=ReplicaSet,
                 columns=COLUMNS, cells=cells, describe=describe,
-                capabilities=frozenset({Cap.DESCRIBE, Cap.SCALE, Cap.DELETE}),
+                capabilities=frozenset({Cap.DESCRIBE, Cap.DELETE}),
                 max_widths={"namespace": 24, "name": 64})

@@ -43,4 +43,4 @@ class NoAPI:
         return self._fail()
 
     async def list(self, path: str, list_type: Any, **kw: Any) -> tuple[list[Any], str]:
-        return self._fail()  # type: ignore[no-any-return]
+        return self._fail()  # type: ignore[no-any-return,unused-ignore]

@@ -20,6 +20,8 @@ from ecotui.kinds.describing import describe_fresh
 from ecotui.kinds.registry import by_id
 from ecotui.kube.describe import describe_node, describe_pod
 from ecotui.kube.session_api import SessionAPI
+from ecotui.ops.drain_run import DrainProgress
+from ecotui.ops.journal import Journal
 from ecotui.textsafe import one_line
 from ecotui.themes import DEFAULT_THEME, ThemeSpec, load_themes_with_problems
 from ecotui.ui.bindings import hint_line, make_bindings, with_bindings
@@ -28,12 +30,14 @@ from ecotui.ui.commands import parse_command
 from ecotui.ui.context import UiContext
 from ecotui.ui.crash import crash_message, write_crash_log
 from ecotui.ui.help_text import event_text, help_text
-from ecotui.ui.messages import DescribeRequested, InternalProblem
+from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem
+from ecotui.ui.remedy import Remedy
+from ecotui.ui.journal_text import journal_text
 from ecotui.ui.screens.cockpit import TABLE_ACTIONS, TABLE_IDS, CockpitScreen
 from ecotui.ui.screens.kind_view import KindScreen
 from ecotui.ui.screens.pickers import PickerScreen, PromptScreen
 from ecotui.ui.screens.table_screen import TableScreen
-from ecotui.ui.screens.text_view import DescribeScreen, HelpScreen
+from ecotui.ui.screens.text_view import DescribeScreen, HelpScreen, TextScreen
 from ecotui.ui.theming import DEFAULT_VARIABLES, semantic_styles, to_textual_theme
 from ecotui.ui.widgets.resource_table import ResourceTable
 from ecotui.workspace import WorkspaceAPI
@@ -63,6 +67,7 @@ class EcotuiApp(App[int]):
         poll_interval: float = 0.25,
         age_interval: float = 5.0,
         switch_timeout: float = 10.0,
+        journal: Journal | None = None,
     ) -> None:
         super().__init__()
         if keymap is None:
@@ -100,6 +105,8 @@ class EcotuiApp(App[int]):
             self.cell_styles = semantic_styles(self.theme_specs[wanted])
         self.ui.styles = self.cell_styles
         self._table_cls = with_bindings(ResourceTable, make_bindings(keymap, TABLE_IDS, actions=TABLE_ACTIONS))
+        self.journal = journal or Journal()
+        self.remedy = Remedy(self, self, self.journal)
 
     # ---- set-up ---------------------------------------------------------------------------
 
@@ -322,6 +329,30 @@ class EcotuiApp(App[int]):
             await old.stop()
         except Exception:  # noqa: BLE001 - the old session is gone either way
             pass
+
+    # ---- actions that change the cluster (ecotui.ui.remedy) ------------------------------------
+
+    @on(ActionRequested)
+    def _action_requested(self, message: ActionRequested) -> None:
+        self.remedy.request(message.action, message.kind, message.keys)
+
+    def action_cancel_drain(self) -> None:
+        if not self.remedy.cancel_drain():
+            self.say("no drain is running", timeout=2)
+
+    def task_panels_show(self, progress: DrainProgress | None) -> None:
+        keys = ""
+        if progress is not None:
+            label = "cancel" if not progress.finished else "close"
+            keys = self.hints(("cancel_drain",), {"cancel_drain": label})
+        for screen in self._table_screens():
+            screen.show_task(progress, keys)
+
+    def action_journal(self) -> None:
+        hints = self.hints(TextScreen.HINT_IDS, {"back": "back", "scroll_down": "down", "scroll_up": "up",
+                                                 "quit": "quit"})
+        text = journal_text(self.journal.read(), self.journal.path)
+        self.push_screen(self.screen_class(TextScreen)("action journal (newest first)", text, hints))
 
     # ---- describe -------------------------------------------------------------------------
 

@@ -18,3 +18,12 @@ class InternalProblem(Message):
     def __init__(self, error: Exception | None) -> None:
         super().__init__()
         self.error = error  # None: the problem is gone
+
+
+class ActionRequested(Message):
+    """Run the action `action` (an action id: "cordon", "drain", "rollout_undo" …) on the objects `keys` of the
+    registry kind `kind` (the marked rows, else the row under the cursor)."""
+
+    def __init__(self, action: str, kind: str, keys: list[str]) -> None:
+        super().__init__()
+        self.action, self.kind, self.keys = action, kind, keys

@@ -16,10 +16,11 @@ from ecotui.kube.render import event_cells, node_cells, pod_cells
 from ecotui.textsafe import one_line
 from ecotui.ui.context import UiContext
 from ecotui.ui.rows import NodeCounts, PaneRows, event_order, warnings_delta
-from ecotui.ui.screens.table_screen import TABLE_ACTIONS, TABLE_IDS, TableScreen
+from ecotui.ui.screens.table_screen import SCREEN_ACTIONS, SCREEN_IDS, TABLE_ACTIONS, TABLE_IDS, TableScreen
 from ecotui.ui.widgets.filter_bar import FilterBar
 from ecotui.ui.widgets.resource_table import ResourceTable
 from ecotui.ui.widgets.status import KeyHints, StatusHeader
+from ecotui.ui.widgets.task_panel import TaskPanel
 from ecotui.workspace import WorkspaceAPI
 
 __all__ = ["CockpitScreen", "TABLE_ACTIONS", "TABLE_IDS"]
@@ -37,9 +38,9 @@ class CockpitScreen(TableScreen):
     KEY_IDS: ClassVar[tuple[str, ...]] = (
         "quit", "help", "command", "filter", "clear_filter", "switch_context", "switch_namespace",
         "all_namespaces", "focus_nodes", "focus_pods", "focus_events", "next_pane", "prev_pane", "theme",
-        "refresh", "back")
+        "refresh", "back", *SCREEN_IDS)
     KEY_ACTIONS: ClassVar[dict[str, str]] = {
-        "quit": "app.quit", "help": "app.help", "command": "app.command", "switch_context": "app.switch_context",
+        **SCREEN_ACTIONS, "quit": "app.quit", "help": "app.help", "command": "app.command", "switch_context": "app.switch_context",
         "switch_namespace": "app.switch_namespace", "all_namespaces": "app.all_namespaces", "theme": "app.theme"}
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
 
@@ -74,7 +75,9 @@ class CockpitScreen(TableScreen):
         with Vertical(id="panes"):
             for name in self.PANES:
                 yield self.panes[name]
+        yield TaskPanel(id="task-panel")
         yield FilterBar(id="filter-bar")
+        yield KeyHints(self.action_hint_text(), id="action-hints")
         yield KeyHints(self.ui.hints(HINT_IDS, HINT_LABELS), id="hints")
 
     def on_mount(self) -> None:

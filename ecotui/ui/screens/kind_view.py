@@ -15,10 +15,11 @@ from ecotui.kube.store import ConnState
 from ecotui.textsafe import one_line
 from ecotui.ui.context import UiContext
 from ecotui.ui.rows import PaneRows
-from ecotui.ui.screens.table_screen import TableScreen
+from ecotui.ui.screens.table_screen import SCREEN_ACTIONS, SCREEN_IDS, TableScreen
 from ecotui.ui.widgets.filter_bar import FilterBar
 from ecotui.ui.widgets.resource_table import ResourceTable
 from ecotui.ui.widgets.status import KeyHints, StatusHeader
+from ecotui.ui.widgets.task_panel import TaskPanel
 from ecotui.workspace import WorkspaceAPI
 
 HINT_IDS = ("back", "filter", "describe", "sort", "command", "help", "quit")
@@ -29,9 +30,9 @@ HINT_LABELS = {"back": "back", "filter": "filter", "describe": "describe", "sort
 class KindScreen(TableScreen):
     KEY_IDS: ClassVar[tuple[str, ...]] = (
         "quit", "help", "command", "filter", "clear_filter", "switch_context", "switch_namespace",
-        "all_namespaces", "theme", "refresh", "back")
+        "all_namespaces", "theme", "refresh", "back", *SCREEN_IDS)
     KEY_ACTIONS: ClassVar[dict[str, str]] = {
-        "quit": "app.quit", "help": "app.help", "command": "app.command", "switch_context": "app.switch_context",
+        **SCREEN_ACTIONS, "quit": "app.quit", "help": "app.help", "command": "app.command", "switch_context": "app.switch_context",
         "switch_namespace": "app.switch_namespace", "all_namespaces": "app.all_namespaces", "theme": "app.theme"}
 
     def __init__(self, spec: KindSpec, table_cls: type[ResourceTable], ui: UiContext,
@@ -45,7 +46,9 @@ class KindScreen(TableScreen):
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
         yield self.panes[self.kind]
+        yield TaskPanel(id="task-panel")
         yield FilterBar(id="filter-bar")
+        yield KeyHints(self.action_hint_text(), id="action-hints")
         yield KeyHints(self.ui.hints(HINT_IDS, HINT_LABELS), id="hints")
 
     def on_mount(self) -> None:

@@ -9,28 +9,38 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.screen import Screen
 from textual.widgets import DataTable
 
+from ecotui.actions import MUTATING_ACTIONS, REMEDY_ACTIONS
 from ecotui.errors import EcotuiError
 from ecotui.kinds.registry import by_id
+from ecotui.ops.catalog import LABELS, actions_for
+from ecotui.ops.drain_run import DrainProgress
 from ecotui.kube.session_api import SessionAPI
 from ecotui.textsafe import one_line
 from ecotui.ui.context import UiContext
-from ecotui.ui.messages import DescribeRequested, InternalProblem
+from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem
 from ecotui.ui.rows import PaneRows
 from ecotui.ui.widgets.filter_bar import FilterBar
 from ecotui.ui.widgets.pane import Pane
 from ecotui.ui.widgets.resource_table import ResourceTable
-from ecotui.ui.widgets.status import StatusHeader
+from ecotui.ui.widgets.status import KeyHints, StatusHeader
+from ecotui.ui.widgets.task_panel import TaskPanel
 from ecotui.workspace import WorkspaceAPI
 
 LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving (to see its end at once)
 LOADING_REDRAW = 0.6  # ... but partial pages are drawn at most this often (each redraw costs a frame)
 TABLE_IDS = ("open", "describe", "sort", "sort_reverse", "cursor_down", "cursor_up", "cursor_top", "cursor_bottom",
-             "page_down", "page_up")
-TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe"}
+             "page_down", "page_up", "mark", "mark_all", "clear_marks", *REMEDY_ACTIONS)
+TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe", "mark": "screen.mark",
+                 "mark_all": "screen.mark_all", "clear_marks": "screen.clear_marks",
+                 **{a: f"screen.remedy('{a}')" for a in REMEDY_ACTIONS}}
+# on every table screen: the action journal and the drain's cancel key
+SCREEN_IDS = ("journal", "cancel_drain")
+SCREEN_ACTIONS = {"journal": "app.journal", "cancel_drain": "app.cancel_drain"}
 
 
 class TableScreen(Screen[None]):
@@ -69,6 +79,7 @@ class TableScreen(Screen[None]):
         # as they come, and the table is complete right after the last one, not up to a poll later)
         self._loading_poll = self.set_interval(min(LOADING_POLL, self.ui.poll_interval), self._poll)
         self.set_interval(self.ui.age_interval, self._refresh_ages)
+        self.call_after_refresh(self.show_action_hints)
 
     def _poll(self) -> None:
         loading = not all(self.session.snapshot(k).synced for k in self.pane_ids)
@@ -104,6 +115,7 @@ class TableScreen(Screen[None]):
         """A new context: forget the old cluster's rows and show the new one."""
         self.ws = workspace
         self.reset_data()
+        self.show_action_hints()
 
     def reset_data(self) -> None:
         for name in self.pane_ids:
@@ -132,9 +144,12 @@ class TableScreen(Screen[None]):
     # ---- panes ----------------------------------------------------------------------------------
 
     def _set_active(self, name: str) -> None:
+        changed = name != self.active
         self.active = name
         for n, pane in self.panes.items():
             pane.set_class(n == name, "-active")
+        if changed:
+            self.show_action_hints()
 
     def on_descendant_focus(self, event: Any) -> None:
         w = event.widget
@@ -164,6 +179,8 @@ class TableScreen(Screen[None]):
         label = self.tables[name].sort_label
         if label:
             parts.append(f"sort: {label}")
+        if self.tables[name].marked:
+            parts.append(f"{len(self.tables[name].marked)} marked")
         self.panes[name].set_title(" · ".join(parts))
 
     @on(ResourceTable.SortChanged)
@@ -186,6 +203,61 @@ class TableScreen(Screen[None]):
             return
         self.notify("re-listing every kind", timeout=2, markup=False)
         self.refresh_data(force=True)
+
+    # ---- selection and actions -------------------------------------------------------------------
+
+    def _retitle(self) -> None:
+        self.update_title(self.active, self.session.snapshot(self.active), self.tables[self.active].row_count)
+
+    def action_mark(self) -> None:
+        table = self.tables[self.active]
+        table.toggle_mark()
+        table.action_cursor_down()
+        self._retitle()
+
+    def action_mark_all(self) -> None:
+        self.tables[self.active].mark_all()
+        self._retitle()
+
+    def action_clear_marks(self) -> None:
+        self.tables[self.active].clear_marks()
+        self._retitle()
+
+    def action_remedy(self, action: str) -> None:
+        """A remediation key: the App runs it on the marked rows, else the row under the cursor."""
+        self.post_message(ActionRequested(action, self.active, self.tables[self.active].selection()))
+
+    def action_hint_text(self) -> Text:
+        """The keys of the actions the active pane's kind offers; greyed (and marked RO) when read-only."""
+        spec = by_id(self.active)
+        ids = [a for a in actions_for(spec)]
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if not ids:
+            return t
+        ro = self.ws.readonly
+        muted = self.ui.styles.get("muted") or "dim"
+        if ro:
+            t.append("read-only ", style="reverse bold")
+        for a in ("mark", *ids):
+            keys = self.ui.hints((a,), {a: LABELS.get(a, a)})
+            if not keys:
+                continue
+            style = muted if ro and a in MUTATING_ACTIONS else ""
+            t.append(keys + "  ", style=style)
+        return t
+
+    def show_action_hints(self) -> None:
+        if self.is_mounted:
+            hints = self.query("#action-hints")
+            if hints:
+                text = self.action_hint_text()
+                w = hints.first(KeyHints)
+                w.update(text)
+                w.display = bool(text.plain)
+
+    def show_task(self, progress: DrainProgress | None, keys: str = "") -> None:
+        if self.is_mounted:
+            self.query_one(TaskPanel).show_progress(progress, self.ui.styles, keys)
 
     def action_describe(self) -> None:
         key = self.tables[self.active].cursor_key
