@@ -1,6 +1,7 @@
 """A scriptable in-memory SessionAPI and small builders for pods, nodes and events."""
 from __future__ import annotations
 
+import builtins
 import itertools
 from collections.abc import Iterable
 from types import MappingProxyType
@@ -235,7 +236,7 @@ class FakeKubeAPI:
         got = await self.request("GET", path, params=params)
         return list(got.get("items", [])), "1"
 
-    def writes(self) -> list[tuple[str, str, Any]]:
+    def writes(self) -> "builtins.list[tuple[str, str, Any]]":
         from ecotui.kube.writegate import is_mutating
         return [r for r in self.sent if is_mutating(r[0], r[1])]
 
