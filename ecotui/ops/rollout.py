@@ -13,12 +13,13 @@ Every plan is built with GETs only; a plan that cannot go ahead has `preview.blo
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ecotui.errors import EcotuiError
 from ecotui.ops.api import JSON_PATCH, STRATEGIC, KubeAPI
-from ecotui.ops.outcome import Preview, Target
+from ecotui.ops.outcome import Outcome, Preview, Target
 from ecotui.ops.rollout_info import (Revision, RolloutStatus, deployment_history, revision_history, revision_of,
                                      revision_template, rollout_history, rollout_status)
 from ecotui.ops.template_diff import equal_ignore_hash, normalized, template_diff, without_hash
@@ -26,7 +27,7 @@ from ecotui.ops.workload import (FIELD_MANAGER, NOUNS, Mutation, WorkloadPlan, a
                                  label, noun, object_path, unsupported)
 
 __all__ = ["RolloutStatus", "Revision", "UndoPlan", "rollout_status", "rollout_history", "plan_undo",
-           "plan_restart", "plan_pause", "plan_resume", "RESTARTED_AT", "rfc3339_now"]
+           "RestartPlan", "plan_restart", "plan_pause", "plan_resume", "RESTARTED_AT", "rfc3339_now"]
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 PAUSED_UNDO = ("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' "
@@ -129,6 +130,34 @@ def restart_patch(when: str) -> dict[str, Any]:
     return {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: when}}}}}
 
 
+class RestartPlan(WorkloadPlan):
+    """Restart stamps the time when applied, after a fresh GET (as kubectl builds its patch from the object it
+    just read): a deployment paused meanwhile is refused, and a stamp equal to the current one (restarted within
+    the same second) would be an empty patch, which kubectl refuses with its words."""
+
+    async def apply(self, api: KubeAPI) -> Outcome:
+        p, t = self.preview, self.preview.targets[0]
+        if not p.blocked and self.mutation is not None:
+            try:
+                obj = await get_object(api, t.kind, t.namespace or "", t.name)
+            except EcotuiError as e:
+                return Outcome(p.action, False, e.message, p.targets)
+            spec = obj.get("spec") or {}
+            if t.kind == "deployments" and spec.get("paused"):
+                return Outcome(p.action, False, PAUSED_RESTART, p.targets)
+            now = rfc3339_now()
+            current = (((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}).get(RESTARTED_AT)
+            if current == now:
+                return Outcome(p.action, False, f"failed to create patch for {t.name}: if restart has already been "
+                               "triggered within the past second, please wait before attempting to trigger another",
+                               p.targets)
+            return await replace(self, make_body=lambda: restart_patch(now)).apply_once(api)
+        return await self.apply_once(api)
+
+    async def apply_once(self, api: KubeAPI) -> Outcome:
+        return await WorkloadPlan.apply(self, api)
+
+
 async def plan_restart(api: KubeAPI, kind: str, namespace: str, name: str) -> WorkloadPlan:
     """`kubectl rollout restart`: the restartedAt annotation, stamped when the plan is applied."""
     action = "rollout_restart"
@@ -149,8 +178,8 @@ async def plan_restart(api: KubeAPI, kind: str, namespace: str, name: str) -> Wo
     preview = Preview(action, _target(kind, namespace, name), lines=lines, warnings=warnings)
     mutation = Mutation("PATCH", object_path(kind, namespace, name), STRATEGIC,
                         params={"fieldManager": FIELD_MANAGER})
-    return WorkloadPlan(preview, mutation, f"{label(kind, namespace, name)} restarted",
-                        make_body=lambda: restart_patch(rfc3339_now()))
+    return RestartPlan(preview, mutation, f"{label(kind, namespace, name)} restarted",
+                       make_body=lambda: restart_patch(rfc3339_now()))
 
 
 async def _plan_paused(api: KubeAPI, kind: str, namespace: str, name: str, pause: bool) -> WorkloadPlan:

@@ -85,3 +85,22 @@ async def test_pause_resume_refusals():
             f"pausing is not supported for {kind}: kubectl pauses and resumes deployments only")
         assert "resuming is not supported" in (await plan_resume(api, kind, NS, "db")).preview.blocked
         assert api.calls == []
+
+
+async def test_restart_reads_the_object_again_when_applied(monkeypatch):
+    api, path = api_for("deployments", deployment())
+    plan = await plan_restart(api, "deployments", NS, "web")
+    api.objects[path]["spec"]["paused"] = True            # paused between the preview and the confirm
+    outcome = await plan.apply(api)
+    assert not outcome.ok and outcome.message == "can't restart paused deployment (run rollout resume first)"
+    assert api.mutations == [] and api.calls[-1] == ("GET", path, None, None, None)
+
+    api.objects[path]["spec"]["paused"] = False
+    api.objects[path]["spec"]["template"]["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/restartedAt": "2026-05-04T10:11:12Z"}
+    monkeypatch.setattr(rollout, "rfc3339_now", lambda: "2026-05-04T10:11:12Z")   # the same second again
+    outcome = await plan.apply(api)
+    assert not outcome.ok and "restart has already been triggered within the past second" in outcome.message
+    assert api.mutations == []
+    del api.objects[path]
+    assert "HTTP 404" in (await plan.apply(api)).message
