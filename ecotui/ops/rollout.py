@@ -114,7 +114,8 @@ async def plan_undo(api: KubeAPI, kind: str, namespace: str, name: str, to_revis
         mutation = Mutation("PATCH", object_path(kind, namespace, name), STRATEGIC, cr.get("data"))
     from_rev = revision_of(obj) if kind == "deployments" else max(history)
     params["from_revision"] = from_rev
-    lines = template_diff(current, template) or ("(no field differs: the templates differ only in the order of their items)",)
+    lines = (template_diff(current, template)
+             or ("(no field differs: the templates differ only in the order of their items)",))
     preview = Preview(action, targets, lines=lines, params=params)
     return UndoPlan(preview, mutation, f"{label(kind, namespace, name)} rolled back to revision {rev}",
                     details={"to_revision": rev, "from_revision": from_rev})
