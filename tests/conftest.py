@@ -15,6 +15,12 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
 
 
+@pytest.fixture(autouse=True)
+def _journal_in_tmp(tmp_path, monkeypatch):
+    """The action journal of every test goes to its own directory, never the developer's state dir."""
+    monkeypatch.setenv("ECOTUI_STATE_DIR", str(tmp_path / "ecotui-state"))
+
+
 @pytest.fixture(scope="session")
 def testbed():
     tb, reason = fixture.obtain()

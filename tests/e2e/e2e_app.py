@@ -13,12 +13,12 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.workspace import WorkspaceFactory
 
 
-def make_app(tb) -> EcotuiApp:
+def make_app(tb, **kw: Any) -> EcotuiApp:
     keymap, problems = load_keymap()
     assert not problems
     factory = WorkspaceFactory(load_kubeconfig(str(tb.kubeconfig)), Config(), first_context=tb.context,
                                all_namespaces=True)
-    return EcotuiApp(factory.build(tb.context), keymap=keymap)
+    return EcotuiApp(factory.build(tb.context), keymap=keymap, **kw)
 
 
 async def wait(pilot, pred: Callable[[], Any], timeout: float, what: str) -> Any:

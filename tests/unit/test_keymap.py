@@ -9,14 +9,17 @@ from ecotui.keymap import display_key, help_rows, load_keymap, normalize_key
 from ecotui.resources import data_path
 
 REQUIRED = ("quit", "help", "command", "filter", "switch_context", "switch_namespace", "focus_nodes",
-            "focus_pods", "focus_events", "describe", "theme", "sort", "back")
+            "focus_pods", "focus_events", "describe", "theme", "sort", "back",
+            # issue 7: selection and remediation ids (interfaces other issues rely on)
+            "mark", "mark_all", "clear_marks", "cordon", "uncordon", "drain", "rollout_status", "rollout_history",
+            "rollout_undo", "rollout_restart", "rollout_pause", "rollout_resume", "scale", "delete", "journal")
 
 
 def test_registry_has_required_actions_with_descriptions():
     for aid in REQUIRED:
         assert aid in ACTIONS
     for aid, spec in ACTIONS.items():
-        assert spec.id == aid and spec.description and spec.group in ("global", "table", "describe")
+        assert spec.id == aid and spec.description and spec.group in ("global", "table", "describe", "dialog")
 
 
 def test_default_keymap_is_clean_and_complete():
@@ -144,3 +147,10 @@ def test_help_rows_cover_every_action():
     assert [r[1] for r in rows] == list(ACTIONS)
     assert ("table", "describe", "d", ACTIONS["describe"].description) in rows
     assert ("table", "open", "enter", ACTIONS["open"].description) in rows
+
+
+def test_every_remediation_action_has_a_default_key_that_clashes_with_nothing():
+    keymap, problems = load_keymap()
+    assert problems == []
+    for aid in REQUIRED:
+        assert keymap.keys_for(aid), f"{aid} has no default key"

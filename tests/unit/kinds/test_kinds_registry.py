@@ -44,7 +44,7 @@ def test_new_kinds_names_and_caps():
     assert caps["deployments"] == caps["statefulsets"] == {Cap.DESCRIBE, Cap.SCALE, Cap.RESTART, Cap.ROLLOUT,
                                                           Cap.DELETE, Cap.LOGS}
     assert caps["daemonsets"] == {Cap.DESCRIBE, Cap.RESTART, Cap.ROLLOUT, Cap.DELETE, Cap.LOGS}
-    assert caps["replicasets"] == {Cap.DESCRIBE, Cap.SCALE, Cap.DELETE}
+    assert caps["replicasets"] == {Cap.DESCRIBE, Cap.DELETE}  # scaled through their Deployment
     assert caps["services"] == {Cap.DESCRIBE, Cap.PORT_FORWARD, Cap.DELETE}
     assert caps["horizontalpodautoscalers"] == {Cap.DESCRIBE}
     for k in ("ingresses", "poddisruptionbudgets", "persistentvolumeclaims", "configmaps", "secrets"):
