@@ -112,6 +112,30 @@ async def test_cordon_uncordon_and_drain_like_kubectl(testbed, tmp_path):
             out = await wait(pilot, lambda: not app.remedy.drain_running and app.remedy.last_outcome, 30,
                              "drain finished")
             k = await kubectl
+            # run again: the plan resumes with what is left; cancel it while the PDB still blocks
+            await pilot.press(key("focus_nodes"))
+            assert app.cockpit.tables["nodes"].cursor_key == b
+            dialog = await act(pilot, app, "drain", {"timeout": "60"})
+            assert [line for line in dialog.preview.lines if line.startswith("evict ")] == [
+                line for line in dialog.preview.lines if f"/guarded-b-" in line and line.startswith("evict ")]
+            assert len([line for line in dialog.preview.lines if line.startswith("evict ")]) == 1
+            await pilot.press(key("confirm"))
+            await wait(pilot, lambda: app.remedy.drain_progress and app.remedy.drain_progress.count("retrying"),
+                       15, "the guarded pod retrying")
+            await pilot.press(key("cancel_drain"))
+            cancelled = await wait(pilot, lambda: not app.remedy.drain_running and app.remedy.last_outcome, 10,
+                                   "cancelled")
+            assert not cancelled.ok and app.remedy.drain_progress.phase == "cancelled"
+            # relax the PDB and drain again: it finishes with the one pod left
+            testbed.kubectl("patch", "pdb", "guarded-b-pdb", "-n", ns, "--type=merge",
+                            "-p", '{"spec":{"maxUnavailable":1}}')
+            await act(pilot, app, "drain", {"timeout": "30"})
+            await pilot.press(key("confirm"))
+            resumed = await wait(pilot, lambda: not app.remedy.drain_running and app.remedy.last_outcome, 30,
+                                 "resumed drain finished")
+            assert resumed.ok, resumed.message
+            await pilot.press(key("cancel_drain"))          # closes the finished drain's panel
+            await wait(pilot, lambda: not panel.display or "-shown" not in panel.classes, 5, "panel closed")
         ktext = k.stdout + k.stderr
         assert k.returncode != 0 and "global timeout reached" in ktext, ktext
         kubectl_evicted = {generic(m) for m in re.findall(r"pod/(\S+) evicted", ktext)}
@@ -121,11 +145,16 @@ async def test_cordon_uncordon_and_drain_like_kubectl(testbed, tmp_path):
         assert unschedulable(testbed, a) and unschedulable(testbed, b)
         left = {(p["spec"].get("nodeName"), generic(p["metadata"]["name"]))
                 for p in pods_on(testbed, ns) if not p["metadata"].get("deletionTimestamp")}
-        assert {g for n, g in left if n == a} == {g for n, g in left if n == b} == {"guarded", "agent"}
-        events = [(e["event"], e["action"]) for e in journal(app)]
-        assert events == [("requested", "cordon"), ("done", "cordon"), ("requested", "uncordon"),
-                          ("done", "uncordon"), ("requested", "drain"), ("failed", "drain")], events
-        pods = journal(app)[-1]["details"]["pods"]
+        assert {g for n, g in left if n == a} == {"guarded", "agent"}
+        assert {g for n, g in left if n == b} == {"agent"}     # after the resumed drain
+        entries = journal(app)
+        events = [(e["event"], e["action"]) for e in entries]
+        assert events[:6] == [("requested", "cordon"), ("done", "cordon"), ("requested", "uncordon"),
+                              ("done", "uncordon"), ("requested", "drain"), ("failed", "drain")], events
+        assert events[6:] == [("requested", "drain"), ("failed", "drain"), ("requested", "drain"),
+                              ("done", "drain")], events
+        assert entries[7]["details"]["phase"] == "cancelled"
+        pods = entries[5]["details"]["pods"]
         # per-pod results: three evicted; the guarded pod still to evict (a drain run again resumes with it)
         assert sorted(v["state"] for v in pods.values()) == ["evicted", "evicted", "evicted", "pending"], pods
         blocked = next(v for k, v in pods.items() if "/guarded-b-" in k)
