@@ -19,119 +19,17 @@ import asyncio
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import msgspec
-
 from ecotui.errors import EcotuiError
 from ecotui.kube.client import HttpStatusError
 from ecotui.ops.api import KubeAPI
+from ecotui.ops.drain_run import DrainRun
+from ecotui.ops.drain_types import (DS_FATAL, DS_WARNING, LOCAL_FATAL, LOCAL_WARNING, MIRROR_ANNOTATION,
+                                    ORPHAN_WARNING, UNMANAGED_FATAL, UNMANAGED_WARNING, DrainOptions, DrainPod,
+                                    DrainPodList, DrainProgress, PdbBlock, PodProgress, PodRef, SkippedPod,
+                                    controller_of, finished, selector_matches, short_error)
 from ecotui.ops.outcome import Outcome, Preview, Target
 
-DS_FATAL = "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)"
-DS_WARNING = "ignoring DaemonSet-managed Pods"
-LOCAL_FATAL = "Pods with local storage (use --delete-emptydir-data to override)"
-LOCAL_WARNING = "deleting Pods with local storage"
-UNMANAGED_FATAL = "Pods that declare no controller (use --force to override)"
-UNMANAGED_WARNING = "deleting Pods that declare no controller"
-ORPHAN_WARNING = "deleting DaemonSet Pods whose DaemonSet is gone"
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
-
-
-@dataclass(frozen=True)
-class DrainOptions:
-    ignore_daemonsets: bool = True
-    delete_emptydir_data: bool = True
-    force: bool = False            # unmanaged pods only when asked
-    grace_period: int = -1         # -1: the pod's own terminationGracePeriodSeconds
-    timeout: float = 300.0         # seconds for the whole drain; 0 = no limit
-    pod_selector: str = ""         # label selector
-    retry_delay: float = 5.0       # kubectl's EvictErrorRetryDelay (tests lower it)
-
-
-# ---- the slice of a pod / PDB the drain reads ---------------------------------------------------------
-
-_S: dict[str, Any] = dict(frozen=True, gc=False)
-
-
-class _Owner(msgspec.Struct, **_S):
-    kind: str = ""
-    name: str = ""
-    controller: bool = False
-
-
-class _Meta(msgspec.Struct, **_S):
-    name: str = ""
-    namespace: str = ""
-    uid: str = ""
-    deletionTimestamp: str | None = None
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
-    ownerReferences: tuple[_Owner, ...] = ()
-
-
-class _Volume(msgspec.Struct, **_S):
-    name: str = ""
-    emptyDir: dict[str, Any] | None = None
-
-
-class _PodSpec(msgspec.Struct, **_S):
-    nodeName: str = ""
-    volumes: tuple[_Volume, ...] = ()
-
-
-class _PodStatus(msgspec.Struct, **_S):
-    phase: str = ""
-
-
-class DrainPod(msgspec.Struct, **_S):
-    metadata: _Meta = _Meta()
-    spec: _PodSpec = _PodSpec()
-    status: _PodStatus = _PodStatus()
-
-
-class _ListMeta(msgspec.Struct, **_S):
-    resourceVersion: str = ""
-    continue_: str = msgspec.field(default="", name="continue")
-
-
-class DrainPodList(msgspec.Struct, **_S):
-    items: tuple[DrainPod, ...] = ()
-    metadata: _ListMeta = _ListMeta()
-
-
 # ---- the plan -----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PodRef:
-    """A pod the drain evicts; `uid` guards against touching a different pod of the same name."""
-
-    namespace: str
-    name: str
-    uid: str
-    flags: tuple[str, ...] = ()        # "unmanaged", "emptyDir", "orphaned DaemonSet pod"
-    pdbs: tuple[str, ...] = ()         # names of the PDBs (same namespace) selecting it
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-
-@dataclass(frozen=True)
-class SkippedPod:
-    namespace: str
-    name: str
-    reason: str                        # "DaemonSet", "mirror pod"
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-
-@dataclass(frozen=True)
-class PdbBlock:
-    pod: str                           # "ns/name"
-    pdb: str                           # PDB name (the pod's namespace)
-    disruptions_allowed: int
-
 
 @dataclass(frozen=True)
 class DrainPlan:
@@ -146,44 +44,6 @@ class DrainPlan:
 
     async def apply(self, api: KubeAPI) -> Outcome:
         return await DrainRun(api, self, self.opts).run()
-
-
-def short_error(e: BaseException) -> str:
-    """The API's message without the server/method/path prefix KubeClient puts in front of it."""
-    msg = e.message if isinstance(e, EcotuiError) else str(e)
-    for sep in (" failed with HTTP ", "forbidden: "):
-        if sep in msg:
-            head, _, tail = msg.partition(sep)
-            return tail if sep == "forbidden: " else "HTTP " + tail
-    return msg
-
-
-def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
-    """metav1.LabelSelector semantics: None matches nothing, {} matches everything."""
-    if selector is None:
-        return False
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for req in selector.get("matchExpressions") or ():
-        key, op, values = req.get("key", ""), req.get("operator", ""), req.get("values") or ()
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
-def _controller(pod: DrainPod) -> _Owner | None:
-    return next((o for o in pod.metadata.ownerReferences if o.controller), None)
-
-
-def _finished(pod: DrainPod) -> bool:
-    return pod.status.phase in ("Succeeded", "Failed")
 
 
 async def _daemonset_exists(api: KubeAPI, ns: str, name: str) -> bool | str:
@@ -248,7 +108,7 @@ async def plan_drain(api: KubeAPI, node: str, opts: DrainOptions) -> DrainPlan:
                   key=lambda p: (p.metadata.namespace, p.metadata.name))
 
     ds_refs = {(p.metadata.namespace, c.name) for p in pods
-               if (c := _controller(p)) is not None and c.kind == "DaemonSet" and not _finished(p)}
+               if (c := controller_of(p)) is not None and c.kind == "DaemonSet" and not finished(p)}
     ds_keys = sorted(ds_refs)
     ds_state = dict(zip(ds_keys, await asyncio.gather(*(_daemonset_exists(api, ns, n) for ns, n in ds_keys))))
 
@@ -258,9 +118,9 @@ async def plan_drain(api: KubeAPI, node: str, opts: DrainOptions) -> DrainPlan:
     skipped: list[SkippedPod] = []
     for p in pods:
         key = f"{p.metadata.namespace}/{p.metadata.name}"
-        ctrl = _controller(p)
+        ctrl = controller_of(p)
         flags: list[str] = []
-        if ctrl is not None and ctrl.kind == "DaemonSet" and not _finished(p):
+        if ctrl is not None and ctrl.kind == "DaemonSet" and not finished(p):
             state = ds_state[(p.metadata.namespace, ctrl.name)]
             if state is False and opts.force:
                 warnings.append((ORPHAN_WARNING, key))
@@ -279,13 +139,13 @@ async def plan_drain(api: KubeAPI, node: str, opts: DrainOptions) -> DrainPlan:
         if MIRROR_ANNOTATION in p.metadata.annotations:
             skipped.append(SkippedPod(p.metadata.namespace, p.metadata.name, "mirror pod"))
             continue
-        if not _finished(p) and any(v.emptyDir is not None for v in p.spec.volumes):
+        if not finished(p) and any(v.emptyDir is not None for v in p.spec.volumes):
             if not opts.delete_emptydir_data:
                 errors.append((LOCAL_FATAL, key))
                 continue
             warnings.append((LOCAL_WARNING, key))
             flags.append("emptyDir")
-        if not _finished(p) and ctrl is None:
+        if not finished(p) and ctrl is None:
             if not opts.force:
                 errors.append((UNMANAGED_FATAL, key))
                 continue
@@ -337,7 +197,6 @@ def opts_dict(opts: DrainOptions) -> dict[str, Any]:
     return asdict(opts)
 
 
-from ecotui.ops.drain_run import DrainProgress, DrainRun, PodProgress  # noqa: E402  (drain_run needs no name from here at import time)
 
 __all__ = ["DrainOptions", "DrainPlan", "DrainProgress", "DrainRun", "PdbBlock", "PodProgress", "PodRef",
            "SkippedPod", "plan_drain"]

@@ -19,16 +19,17 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecotui.errors import ConnectError, EcotuiError, ForbiddenError
 from ecotui.kube.client import HttpStatusError
 from ecotui.ops.api import STRATEGIC, KubeAPI
+from ecotui.ops.drain_types import (MIRROR_ANNOTATION, DrainOptions, DrainPodList, DrainProgress, PodProgress,
+                                    PodRef, controller_of, selector_matches, short_error)
 from ecotui.ops.outcome import Outcome, Target
 
 if TYPE_CHECKING:
-    from ecotui.ops.drain import DrainOptions, DrainPlan, PodRef
+    from ecotui.ops.drain import DrainPlan
 
 PENDING, EVICTING, RETRYING, DELETING, EVICTED, FAILED = (
     "pending", "evicting", "retrying", "deleting", "evicted", "failed")
@@ -36,36 +37,6 @@ DONE_STATES = (EVICTED, FAILED)
 MAX_IN_FLIGHT = 32          # requests in flight at once
 REQUEST_TIMEOUT = 10.0      # per request (the client's default is 30 s)
 NODE_CHECK_EVERY = 1.0
-
-
-@dataclass(frozen=True)
-class PodProgress:
-    key: str                 # "ns/name"
-    state: str               # pending | evicting | retrying | deleting | evicted | failed
-    message: str = ""
-    attempts: int = 0        # eviction requests sent
-
-
-@dataclass(frozen=True)
-class DrainProgress:
-    node: str
-    phase: str               # planning | cordoning | evicting | done | failed | cancelled
-    rows: tuple[PodProgress, ...]
-    counts: tuple[tuple[str, int], ...]   # (state, number of pods), states in the order above
-    elapsed: float
-    message: str = ""        # what the drain as a whole is doing / its final line
-    skipped: int = 0         # DaemonSet and mirror pods left alone
-
-    def count(self, state: str) -> int:
-        return dict(self.counts).get(state, 0)
-
-    @property
-    def total(self) -> int:
-        return len(self.rows)
-
-    @property
-    def finished(self) -> bool:
-        return self.phase in ("done", "failed", "cancelled")
 
 
 class _Row:
@@ -78,13 +49,10 @@ class _Row:
 
 
 def _pdb_matches(pdb: dict[str, Any], labels: dict[str, str]) -> bool:
-    from ecotui.ops.drain import selector_matches
     return selector_matches((pdb.get("spec") or {}).get("selector"), labels)
 
 
-def _short(e: BaseException) -> str:
-    from ecotui.ops.drain import short_error
-    return short_error(e)
+_short = short_error
 
 
 class DrainRun:
@@ -99,6 +67,7 @@ class DrainRun:
         self._version = 0
         self._cached: tuple[int, tuple[PodProgress, ...], tuple[tuple[str, int], ...]] | None = None
         self._cancelled = False
+        self._cordoned = False
         self._node_gone = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -164,6 +133,7 @@ class DrainRun:
                 if not (node.get("spec") or {}).get("unschedulable"):
                     await self._req("PATCH", f"/api/v1/nodes/{self.node}", json={"spec": {"unschedulable": True}},
                                     content_type=STRATEGIC)
+                self._cordoned = True
                 return ""
             except HttpStatusError as e:
                 if e.status == 404:
@@ -310,7 +280,8 @@ class DrainRun:
         except asyncio.TimeoutError:
             why = f"cordon {self.node} timed out after {self.opts.timeout:g}s (API server unreachable)"
         if self._cancelled:
-            return self._finish("cancelled", f"drain of {self.node} cancelled before any eviction")
+            return self._finish("cancelled", f"drain of {self.node} cancelled before any eviction"
+                                             + ("; node stays cordoned" if self._cordoned else ""))
         if why:
             return self._finish("failed", why)
         self._status("evicting", f"evicting {len(self._rows)} pod(s) from {self.node}")
@@ -358,8 +329,29 @@ class DrainRun:
             return self._finish("failed", f"drain of {self.node} incomplete: {tally}, {len(failed)} failed "
                                           f"({first}); node stays cordoned")
         skipped = len(self.plan.skipped)
+        late = await self._arrived_after_plan()
+        if late:
+            keys = ", ".join(late[:5]) + (" …" if len(late) > 5 else "")
+            return self._finish("failed", f"node {self.node}: {len(evicted)} planned pod(s) evicted, but {len(late)} "
+                                          f"pod(s) came after the plan and were not touched ({keys}): drain again")
         return self._finish("done", f"node {self.node} drained: {len(evicted)} pod(s) evicted"
                                     + (f", {skipped} skipped (DaemonSet/mirror)" if skipped else ""))
+
+    async def _arrived_after_plan(self) -> list[str]:
+        """Pods on the node now that the plan did not list (kubectl lists after cordoning; the plan was made
+        before): not evicted, since the preview did not show them. Best effort: one LIST."""
+        q = {"fieldSelector": f"spec.nodeName={self.node}"}
+        if self.opts.pod_selector:
+            q["labelSelector"] = self.opts.pod_selector
+        try:
+            items, _ = await self.api.list("/api/v1/pods", DrainPodList, params=q)
+        except EcotuiError:
+            return []
+        planned = {r.uid for r in self.plan.evict}
+        return [f"{p.metadata.namespace}/{p.metadata.name}" for p in items
+                if p.spec.nodeName == self.node and p.metadata.uid not in planned and not p.metadata.deletionTimestamp
+                and MIRROR_ANNOTATION not in p.metadata.annotations
+                and getattr(controller_of(p), "kind", "") != "DaemonSet"]
 
     async def _blocking_pdbs(self, rows: list[_Row]) -> list[tuple[str, str, int]]:
         """(namespace, PDB, disruptionsAllowed now) of the PDBs selecting these pods (fresh, best effort)."""
@@ -394,6 +386,7 @@ class DrainRun:
             state = r.state if r.state in (EVICTED, FAILED, DELETING) else PENDING
             pods[r.key] = {"state": state, "message": r.message, "attempts": r.attempts}
         details = {"node": self.node, "phase": phase, "elapsed": round(self._elapsed(), 3), "pods": pods,
+                   "cordoned": self._cordoned,
                    "skipped": {s.key: s.reason for s in self.plan.skipped},
                    "blocking_pdbs": [{"namespace": ns, "name": name, "disruptionsAllowed": n}
                                      for ns, name, n in blocking or ()]}

@@ -83,7 +83,7 @@ class FakeAPI:
                 if self._gets_left[key] <= 0:
                     del self._gets_left[key]
                     if self.replace_on_evict:
-                        self.pods[key] = pod(key[1], key[0], uid="new-uid")
+                        self.pods[key] = pod(key[1], key[0], node="node-b", uid="new-uid")
                         return self.pods[key]
                     del self.pods[key]
                     raise status_error(404, f'pods "{key[1]}" not found')
@@ -270,7 +270,7 @@ async def test_eviction_404_is_done_and_uid_change_is_done():
 async def test_pod_replaced_before_eviction_is_not_evicted():
     api = FakeAPI([pod("sts-0")])
     plan = await plan_drain(api, NODE, FAST)
-    api.pods[("app", "sts-0")] = pod("sts-0", uid="other")
+    api.pods[("app", "sts-0")] = pod("sts-0", node="node-b", uid="other")
     out = await plan.apply(api)
     assert out.ok and "new pod" in out.details["pods"]["app/sts-0"]["message"]
     assert not any(m == "POST" for m, _ in api.mutations())
@@ -288,8 +288,10 @@ async def test_other_errors_fail_that_pod_only():
 
 
 async def test_timeout_names_the_blocking_pdb_and_node_stays_cordoned():
-    api = FakeAPI([pod("guarded", labels={"app": "pay"}), pod("free")], pdbs=[pdb("pay-pdb", "app", {"app": "pay"}, 0)])
-    api.evict_errors["guarded"] = [status_error(429, "Cannot evict pod as it would violate the pod's disruption budget.")]
+    api = FakeAPI([pod("guarded", labels={"app": "pay"}), pod("free")],
+                  pdbs=[pdb("pay-pdb", "app", {"app": "pay"}, 0)])
+    api.evict_errors["guarded"] = [status_error(429, "Cannot evict pod as it would violate the pod's disruption "
+                                                     "budget.")]
     opts = dataclasses.replace(FAST, timeout=0.6)
     t0 = time.monotonic()
     out = await (await plan_drain(api, NODE, opts)).apply(api)
@@ -325,6 +327,17 @@ async def test_cancel_returns_promptly_and_resume_evicts_the_rest():
     assert [r.name for r in plan2.evict] == ["guarded"] and "(already cordoned)" in plan2.preview.lines[0]
     out2 = await plan2.apply(api)
     assert out2.ok and not any(m == "PATCH" for m, _ in api.mutations()[-2:])
+
+
+async def test_pods_that_came_after_the_plan_are_reported_not_evicted():
+    api = FakeAPI([pod("a"), pod("ds-1", owner="DaemonSet")], daemonsets={("app", "ds-1-owner")})
+    plan = await plan_drain(api, NODE, FAST)
+    api.pods[("app", "late")] = pod("late")
+    api.pods[("app", "ds-2")] = pod("ds-2", owner="DaemonSet")
+    out = await plan.apply(api)
+    assert not out.ok and "1 pod(s) came after the plan and were not touched (app/late)" in out.message
+    assert ("app", "late") in api.pods and not any("late" in p for _, p in api.mutations())
+    assert out.details["pods"]["app/a"]["state"] == "evicted" and out.details["cordoned"] is True
 
 
 async def test_cancel_before_run():
