@@ -8,7 +8,7 @@ import time
 import pytest
 import yaml
 
-from ecotui.actions import ACTIONS
+from ecotui.actions import ACTIONS, MUTATING_ACTIONS, REMEDY_ACTIONS
 from ecotui.config import load_config
 from ecotui.errors import ReadOnlyError
 from ecotui.keymap import load_keymap
@@ -21,7 +21,8 @@ from testbed import paths
 
 pytestmark = pytest.mark.e2e
 WRITES = {"create", "update", "patch", "delete", "deletecollection"}
-NOT_A_CHANGE = {"selfsubjectaccessreviews", "selfsubjectrulesreviews"}
+NOT_A_CHANGE = {"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"}
+REMEDY = ("mark", "mark_all", "clear_marks", *REMEDY_ACTIONS)
 
 
 def two_contexts(tb, tmp_path):
@@ -76,9 +77,19 @@ async def test_readonly_session_sends_no_writes_and_follows_the_context(testbed,
             while len(app.screen_stack) > 1 or getattr(app.screen, "filter_open", False):
                 await pilot.press("escape")
                 await pilot.pause(0.05)
-        # every view of the registry, with describe, sort, filter and back
+        # every remediation key on the nodes and the pods pane (a dialog would be closed; none may open)
+        remedy_keys = [k for aid in REMEDY for k in keymap.bindings.get(aid, ())[:1]]
+        for pane in ("focus_nodes", "focus_pods"):
+            await pilot.press(keymap.bindings[pane][0])
+            for key in remedy_keys:
+                await pilot.press(key)
+                await pilot.pause(0.05)
+                while len(app.screen_stack) > 1:
+                    await pilot.press("escape")
+                    await pilot.pause(0.05)
+        # every view of the registry, with describe, sort, filter, every remediation key and back
         table_keys = [k for aid in ("cursor_down", "describe", "sort", "sort_reverse", "open", "refresh")
-                      for k in keymap.bindings.get(aid, ())[:1]]
+                      for k in keymap.bindings.get(aid, ())[:1]] + remedy_keys
         for spec in all_specs():
             await pilot.press("colon", *spec.names[-1], "enter")
             await pilot.pause(0.3)
@@ -123,3 +134,6 @@ async def test_readonly_session_sends_no_writes_and_follows_the_context(testbed,
               and (e.get("objectRef") or {}).get("subresource") != "portforward"]
     assert writes == [f"patch {probe}"], "only the read-write context's probe may write"
     assert ACTIONS  # the action registry is what the keymap binds
+    # each refusal is in the journal: cordon/drain on nodes, delete on pods, rollouts and scale on workloads
+    refused = {e["action"] for e in app.journal.read() if e["event"] == "refused" and e["reason"] == "read-only"}
+    assert refused == set(MUTATING_ACTIONS), set(MUTATING_ACTIONS) - refused
