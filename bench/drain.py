@@ -197,8 +197,8 @@ def render(r: dict[str, Any], results_file: str) -> str:
     a = [
         "## Drain",
         "",
-        f"Written by `python -m bench.drain` (not by `bench.run_all`, whose re-render drops this section: run "
-        f"`bench.drain` again after it). Raw results: `{results_file}`.",
+        f"Written by `python -m bench.drain`, a benchmark of its own (`bench.run_all` and `bench.report` copy the "
+        f"newest drain result back in when they re-render this file). Raw results: `{results_file}`.",
         "",
         f"> **Run of {r['date']}** · commit **`{head}`** · work tree {tree}  ",
         f"> Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_gib']} GiB RAM, Linux {m['kernel']} · "

@@ -334,6 +334,16 @@ with etcd and KWOK on 127.0.0.1, see `testbed/`); no number is typed in. The raw
 """
 
 
+def with_drain_section(text: str, results_dir: Path = RESULTS) -> str:
+    """`text` plus the Drain section of the newest `bench.drain` result (that benchmark runs on its own)."""
+    runs = sorted(results_dir.glob("drain-*.json"))
+    if not runs:
+        return text
+    from bench import drain
+    section = drain.render(json.loads(runs[-1].read_text()), str(runs[-1].relative_to(results_dir.parent.parent)))
+    return text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+
+
 def main() -> int:
     import argparse
     ap = argparse.ArgumentParser(description="re-render docs/benchmarks.md from a saved run")
@@ -341,7 +351,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"))
     a = ap.parse_args()
     src = Path(a.results)
-    Path(a.out).write_text(render(json.loads(src.read_text()), previous=previous_runs(RESULTS, exclude=src)))
+    Path(a.out).write_text(with_drain_section(render(json.loads(src.read_text()),
+                                                     previous=previous_runs(RESULTS, exclude=src))))
     print(f"wrote {a.out}")
     return 0
 

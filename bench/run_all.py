@@ -301,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     out["git_end"] = {"head": g_end.get("head"), "dirty": g_end.get("dirty"), "dirty_count": g_end.get("dirty_count")}
     out["duration_s"] = time.monotonic() - t_start
     save()
-    Path(a.out).write_text(report.render(out, previous=report.previous_runs(RESULTS, exclude=raw)))
+    Path(a.out).write_text(report.with_drain_section(report.render(out, previous=report.previous_runs(RESULTS,
+                                                                                                      exclude=raw))))
     log(f"[report] {a.out} written; raw results {raw}")
     for t in out["targets"]:
         log(f"[target] {t['result']:12} {t['label']}: {t['value'] if t['value'] is not None else t.get('reason')}")
