@@ -212,7 +212,7 @@ async def test_action_on_wrong_kind_says_where_it_works(tmp_path):
         await pilot.press(key("focus_pods"), key("drain"))
         await pilot.pause(0.1)
     assert any("drain works on nodes" in n for n in app.notices)
-    assert api.sent == []
+    assert [r for r in api.sent if "selfsubject" not in r[1]] == []   # access reviews only
 
 
 async def test_journal_view_lists_actions_newest_first(tmp_path):
@@ -228,3 +228,21 @@ async def test_journal_view_lists_actions_newest_first(tmp_path):
         text = screen_text(app)
     assert text.index("scale") < text.index("cordon")
     assert "\\x1b[2J" in text and "\x1b" not in text
+
+
+async def test_hints_strike_out_actions_the_access_review_denies(tmp_path):
+    s = make_session()
+    app, api = make_app(s, tmp_path)
+    api.denied.update({"patch nodes"})
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press(key("focus_nodes"))
+        await wait_for(pilot, lambda: ("test-ctx", "nodes", None) in app.cockpit.denied, "review done")
+        assert app.cockpit.denied[("test-ctx", "nodes", None)] == {"cordon", "uncordon", "drain"}
+        text = app.cockpit.action_hint_text()
+        struck = {text.plain[sp.start:sp.end] for sp in text.spans if getattr(sp.style, "strike", False)}
+        assert struck == {f"{key('cordon')} cordon", f"{key('uncordon')} uncordon", f"{key('drain')} drain"}
+        await pilot.press(key("focus_pods"))
+        await wait_for(pilot, lambda: ("test-ctx", "pods", None) in app.cockpit.denied, "pods reviewed")
+        assert app.cockpit.denied[("test-ctx", "pods", None)] == frozenset()   # delete pods is allowed
+    assert api.writes() == []

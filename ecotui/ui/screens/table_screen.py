@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.screen import Screen
@@ -17,7 +18,7 @@ from textual.widgets import DataTable
 from ecotui.actions import MUTATING_ACTIONS, REMEDY_ACTIONS
 from ecotui.errors import EcotuiError
 from ecotui.kinds.registry import by_id
-from ecotui.ops.catalog import LABELS, actions_for
+from ecotui.ops.catalog import LABELS, actions_for, verbs
 from ecotui.ops.drain_run import DrainProgress
 from ecotui.kube.session_api import SessionAPI
 from ecotui.textsafe import one_line
@@ -61,6 +62,7 @@ class TableScreen(Screen[None]):
         self._last_version: int | None = None
         self._loading = True
         self._drawn_partial = 0.0   # when partial pages were last drawn (0: not loading)
+        self.denied: dict[tuple[str, str, str | None], frozenset[str]] = {}  # (context, kind, ns) -> denied ids
         for name in self.pane_ids:
             spec = by_id(name)
             self.tables[name] = table_cls(list(spec.columns), max_widths=dict(spec.max_widths), styles=ui.styles,
@@ -228,22 +230,27 @@ class TableScreen(Screen[None]):
         self.post_message(ActionRequested(action, self.active, self.tables[self.active].selection()))
 
     def action_hint_text(self) -> Text:
-        """The keys of the actions the active pane's kind offers; greyed (and marked RO) when read-only."""
+        """The keys of the actions the active pane's kind offers: greyed (and marked RO) when read-only,
+        struck through when an access review said this user may not."""
         spec = by_id(self.active)
         ids = [a for a in actions_for(spec)]
         t = Text(no_wrap=True, overflow="ellipsis")
         if not ids:
             return t
         ro = self.ws.readonly
-        muted = self.ui.styles.get("muted") or "dim"
+        muted = self.ui.styles.get("muted") or Style(dim=True)
         if ro:
             t.append("read-only ", style="reverse bold")
+        denied = self.denied.get((self.ws.profile.context, self.active, self.session.namespace), frozenset())
         for a in ("mark", *ids):
             keys = self.ui.hints((a,), {a: LABELS.get(a, a)})
             if not keys:
                 continue
-            style = muted if ro and a in MUTATING_ACTIONS else ""
-            t.append(keys + "  ", style=style)
+            if a in denied:
+                t.append(keys, style=muted + Style(strike=True))
+                t.append("  ")
+            else:
+                t.append(keys + "  ", style=muted if ro and a in MUTATING_ACTIONS else "")
         return t
 
     def show_action_hints(self) -> None:
@@ -254,6 +261,24 @@ class TableScreen(Screen[None]):
                 w = hints.first(KeyHints)
                 w.update(text)
                 w.display = bool(text.plain)
+                self._review_actions()
+
+    @work(group="access", exclusive=True, exit_on_error=False)
+    async def _review_actions(self) -> None:
+        """Ask the API server (SelfSubjectAccessReview, cached per context) which of the active kind's actions
+        this user may take, so the hints strike out the others before they are offered."""
+        ws, kind, ns = self.ws, self.active, self.session.namespace
+        key = (ws.profile.context, kind, ns)
+        if key in self.denied:
+            return
+        spec = by_id(kind)
+        denied = set()
+        for a in actions_for(spec):
+            if await ws.access.first_denied(verbs(a, spec, [ns])):
+                denied.add(a)
+        self.denied[key] = frozenset(denied)
+        if denied and self.ws is ws and self.active == kind:
+            self.show_action_hints()
 
     def show_task(self, progress: DrainProgress | None, keys: str = "") -> None:
         if self.is_mounted:
