@@ -237,9 +237,24 @@ async def test_rollouts_and_scale_through_the_ui(testbed, tmp_path):
             await act(pilot, app, "rollout_resume")
             out = await confirm(pilot, app)
             assert out.ok and not deploy_json(testbed, ns, name)["spec"].get("paused")
+            # delete a pod (grace 0): the dialog says its ReplicaSet re-creates it
+            await pilot.press(key("back"), key("back"))
+            await wait(pilot, lambda: app.screen is app.cockpit, 5, "back in the cockpit")
+            await pilot.press(key("focus_pods"))
+            running = lambda: sorted(p["metadata"]["name"] for p in pods_on(testbed, ns)  # noqa: E731
+                                     if not p["metadata"].get("deletionTimestamp"))
+            await wait(pilot, lambda: len(running()) == 3, 30, "3 pods")
+            victim = running()[0]
+            await wait(pilot, lambda: f"{ns}/{victim}" in app.session.snapshot("pods").items, 20, "pod cached")
+            await pick(pilot, app, victim)
+            dialog = await act(pilot, app, "delete", {"grace": "0"})
+            assert any("owned by ReplicaSet" in w and "re-created" in w for w in dialog.preview.warnings)
+            out = await confirm(pilot, app)
+            assert out.ok, out.message
+            await wait(pilot, lambda: victim not in running() and len(running()) == 3, 30, "pod replaced")
         done = [(e["event"], e["action"]) for e in journal(app) if e["event"] in ("done", "failed")]
         assert done == [("done", "rollout_undo"), ("done", "rollout_restart"), ("done", "scale"),
-                        ("done", "rollout_pause"), ("done", "rollout_resume")], done
+                        ("done", "rollout_pause"), ("done", "rollout_resume"), ("done", "delete")], done
         assert all(e["user"] and e["context"] == testbed.context for e in journal(app))
     finally:
         testbed.kubectl("delete", "namespace", ns, "--wait=false", check=False)
