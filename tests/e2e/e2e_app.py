@@ -2,6 +2,7 @@
 wait on the pilot."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,4 +30,15 @@ async def wait(pilot, pred: Callable[[], Any], timeout: float, what: str) -> Any
         if got:
             return got
         await pilot.pause(0.1)
+    raise AssertionError(f"timed out after {timeout}s: {what}")
+
+
+async def until(pred: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """The same bounded wait without an app: poll `pred` every `interval` seconds until it is truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s: {what}")

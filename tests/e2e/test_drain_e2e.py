@@ -19,6 +19,7 @@ from ecotui.kube.session import ClusterSession
 from ecotui.ops.drain import DrainOptions, DrainRun, plan_drain
 from testbed import ports
 
+from e2e_app import until
 from e2e_objects import (apply, cleanup, generic, node_manifest, node_set, pod_template, pods_on, unschedulable,
                          wait_running)
 from tcpproxy import CuttableProxy
@@ -28,16 +29,6 @@ pytestmark = pytest.mark.e2e
 
 def client_for(kubeconfig_path: str) -> KubeClient:
     return ClusterSession(load_kubeconfig(kubeconfig_path)).client
-
-
-async def until(pred, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s: {what}")
 
 
 async def test_drain_matches_kubectl_drain(testbed):

@@ -42,6 +42,15 @@ async def pick(pilot, app, name: str) -> None:
     assert table.move_to_key(next(k for k in table.keys if k.endswith(name)))
 
 
+async def open_deployment(pilot, app, ns: str, name: str) -> None:
+    """Wait for the session, open `:deploy` and put the cursor on ns/name."""
+    await wait(pilot, lambda: "live" in app.screen.query_one("#header").plain, 30, "live")
+    await pilot.press("colon", *"deploy", "enter")
+    await wait(pilot, lambda: isinstance(app.screen, KindScreen), 5, "deployments view")
+    await wait(pilot, lambda: f"{ns}/{name}" in app.screen.table.keys, 30, f"{ns}/{name} listed")
+    await pick(pilot, app, name)
+
+
 async def act(pilot, app, action: str, form: dict[str, str] | None = None, timeout: float = 20) -> ConfirmScreen:
     """Press the action's key, fill its form (if any), and return the confirmation dialog."""
     before = app.remedy.last_outcome
@@ -186,11 +195,7 @@ async def test_rollouts_and_scale_through_the_ui(testbed, tmp_path):
         assert len(rs_of(testbed, ns, name)) == 2
         app = make_app(testbed, journal=Journal(tmp_path / "journal.jsonl"))
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait(pilot, lambda: "live" in app.screen.query_one("#header").plain, 30, "live")
-            await pilot.press("colon", *"deploy", "enter")
-            await wait(pilot, lambda: isinstance(app.screen, KindScreen), 5, "deployments view")
-            await wait(pilot, lambda: f"{ns}/{name}" in app.screen.table.keys, 30, "our deployment listed")
-            await pick(pilot, app, name)
+            await open_deployment(pilot, app, ns, name)
             # history and status are read-only views
             await pilot.press(key("rollout_history"))
             await wait(pilot, lambda: isinstance(app.screen, TextScreen), 10, "history view")
@@ -270,11 +275,7 @@ async def test_undo_out_of_incident_crashloop_through_the_ui(testbed, tmp_path):
         assert without_hash(deploy_json(testbed, ns, name)["spec"]["template"]) != good
         app = make_app(testbed, journal=Journal(tmp_path / "journal.jsonl"))
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait(pilot, lambda: "live" in app.screen.query_one("#header").plain, 30, "live")
-            await pilot.press("colon", *"deploy", "enter")
-            await wait(pilot, lambda: isinstance(app.screen, KindScreen), 5, "deployments view")
-            await wait(pilot, lambda: f"{ns}/{name}" in app.screen.table.keys, 30, "listed")
-            await pick(pilot, app, name)
+            await open_deployment(pilot, app, ns, name)
             dialog = await act(pilot, app, "rollout_undo", {"revision": "0"})
             assert any("crashloop" in line for line in dialog.preview.lines), dialog.preview.lines
             out = await confirm(pilot, app)

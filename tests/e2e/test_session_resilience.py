@@ -14,6 +14,7 @@ from ecotui.kube.session import ClusterSession
 from ecotui.kube.store import ConnState
 from testbed import cluster, ports
 
+from e2e_app import until
 from tcpproxy import CuttableProxy
 
 pytestmark = pytest.mark.e2e
@@ -23,16 +24,6 @@ def kubectl_pod_keys(tb, ns: str | None = None) -> set[str]:
     args = ["get", "pods", "-o", "json"] + (["-n", ns] if ns else ["-A"])
     items = json.loads(tb.kubectl(*args).stdout)["items"]
     return {f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in items}
-
-
-async def until(pred, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s: {what}")
 
 
 async def settle_equal(session, tb, ns=None, timeout=30.0):
