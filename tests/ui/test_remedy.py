@@ -158,6 +158,7 @@ async def test_critical_context_asks_to_type_the_name(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press(key("focus_nodes"), key("cordon"))
+        assert "ctx test-ctx (critical)" in app.cockpit.query_one("#header").plain
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm dialog")
         assert app.screen.has_class("-critical")
         assert 'type "node-a"' in screen_text(app)

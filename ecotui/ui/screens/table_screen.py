@@ -141,7 +141,8 @@ class TableScreen(Screen[None]):
     def show_header(self) -> None:
         s = self.session
         self.query_one(StatusHeader).show(s.context, s.namespace, s.connection, readonly=self.ws.readonly,
-                                          error=self.problem, styles=self.ui.styles)
+                                          error=self.problem, styles=self.ui.styles,
+                                          critical=self.ws.profile.critical)
 
     # ---- panes ----------------------------------------------------------------------------------
 

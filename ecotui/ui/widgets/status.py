@@ -55,8 +55,9 @@ class StatusHeader(Static):
         readonly: bool,
         error: str = "",
         styles: Mapping[str, Style] | None = None,
+        critical: bool = False,
     ) -> None:
-        key = (context, namespace, conn, readonly, error, id(styles))
+        key = (context, namespace, conn, readonly, error, id(styles), critical)
         if key == self._last:
             return
         self._last = key
@@ -65,7 +66,9 @@ class StatusHeader(Static):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" ecotui ", style="bold")
         t.append("│ ctx ")
-        t.append(one_line(context, 60), style="bold")
+        t.append(one_line(context, 60), style=(styles.get("critical") or "bold") if critical else "bold")
+        if critical:
+            t.append(" (critical)", style=styles.get("critical") or "")
         t.append(" │ ns ")
         t.append(one_line(namespace, 60) if namespace else "all", style="bold")
         t.append(" │ ")
