@@ -7,12 +7,15 @@ Format::
     readonly: false
     critical_contexts: "prod|live"          # regex; matching contexts confirm in red and ask to type the name
     journal: ~/.local/state/ecotui/journal.jsonl   # the action journal (default: $XDG_STATE_HOME/ecotui/)
+    log_buffer_lines: 100000                 # lines a log view keeps (older ones are dropped, counted)
     contexts:
       ecotui-testbed:
         namespace: ecotrack
         readonly: false
         prometheus_url: http://127.0.0.1:39090
         loki_url: http://127.0.0.1:33100
+        loki_tenant: ecotrack          # X-Scope-OrgID (multi-tenant Loki)
+        loki_token_file: ~/.config/ecotui/loki-token   # bearer token (or loki_user + loki_password_file)
         aws_profile: oncall            # EKS: the AWS profile, region and cluster name of this context
         aws_region: us-east-1
         eks_cluster: ecotrack-prod
@@ -34,9 +37,9 @@ import yaml
 
 from ecotui.errors import EcotuiError
 
-_TOP_KEYS = ("theme", "keymap", "readonly", "critical_contexts", "journal", "contexts")
+_TOP_KEYS = ("theme", "keymap", "readonly", "critical_contexts", "journal", "log_buffer_lines", "contexts")
 _CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url", "aws_profile", "aws_region", "eks_cluster",
-             "critical")
+             "critical", "loki_tenant", "loki_token_file", "loki_user", "loki_password_file")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class ContextConfig:
     aws_region: str | None = None
     eks_cluster: str | None = None
     critical: bool | None = None
+    loki_tenant: str | None = None
+    loki_token_file: str | None = None
+    loki_user: str | None = None
+    loki_password_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Config:
     readonly: bool = False
     critical_contexts: str | None = None  # regex (None: ecotui.ops.safety.DEFAULT_CRITICAL)
     journal: str | None = None            # journal file (None: the XDG state dir)
+    log_buffer_lines: int = 100_000
     contexts: Mapping[str, ContextConfig] = field(default_factory=dict)
     path: str | None = None               # the file this came from (None: defaults)
 
@@ -113,6 +121,23 @@ def _unknown(path: Path, where: str, data: Mapping[Any, Any], known: tuple[str, 
         raise _err(path, f"unknown key {extra[0]!r}{where} (known: {', '.join(known)})")
 
 
+def _file(path: Path, where: str, value: Any) -> str | None:
+    """A file path setting: ~ expanded, relative to the config file."""
+    v = _opt_str(path, where, value)
+    if v is None:
+        return None
+    p = Path(v).expanduser()
+    return str(p if p.is_absolute() else path.parent / p)
+
+
+def _buffer_lines(path: Path, value: Any) -> int:
+    if value is None:
+        return 100_000
+    if isinstance(value, bool) or not isinstance(value, int) or not 1_000 <= value <= 10_000_000:
+        raise _err(path, f"log_buffer_lines must be a whole number from 1000 to 10000000, got {value!r}")
+    return value
+
+
 def _parse(path: Path, data: Any) -> Config:
     if data is None:
         data = {}
@@ -142,6 +167,10 @@ def _parse(path: Path, data: Any) -> Config:
             aws_region=_opt_str(path, f"{where}.aws_region", raw.get("aws_region")),
             eks_cluster=_opt_str(path, f"{where}.eks_cluster", raw.get("eks_cluster")),
             critical=_opt_bool(path, f"{where}.critical", raw.get("critical")),
+            loki_tenant=_opt_str(path, f"{where}.loki_tenant", raw.get("loki_tenant")),
+            loki_token_file=_file(path, f"{where}.loki_token_file", raw.get("loki_token_file")),
+            loki_user=_opt_str(path, f"{where}.loki_user", raw.get("loki_user")),
+            loki_password_file=_file(path, f"{where}.loki_password_file", raw.get("loki_password_file")),
         )
     critical = _opt_str(path, "critical_contexts", data.get("critical_contexts"))
     if critical is not None:
@@ -159,6 +188,7 @@ def _parse(path: Path, data: Any) -> Config:
         readonly=bool(_opt_bool(path, "readonly", data.get("readonly"))),
         critical_contexts=critical,
         journal=journal,
+        log_buffer_lines=_buffer_lines(path, data.get("log_buffer_lines")),
         contexts=contexts,
         path=str(path),
     )

@@ -29,6 +29,15 @@ class AwsSettings:
 
 
 @dataclass(frozen=True)
+class LokiSettings:
+    url: str | None = None
+    tenant: str | None = None            # X-Scope-OrgID
+    token_file: str | None = None        # bearer token, read when a log view opens (never kept in the config)
+    user: str | None = None              # basic auth user, with password_file
+    password_file: str | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything about one context that is not the cluster's data."""
 
@@ -39,6 +48,7 @@ class Profile:
     loki_url: str | None = None
     aws: AwsSettings = field(default_factory=AwsSettings)
     critical: bool = False        # production-like: confirmations in the critical colour, type the name
+    loki: LokiSettings = field(default_factory=LokiSettings)
 
 
 class WorkspaceAPI(Protocol):
@@ -152,7 +162,9 @@ class WorkspaceFactory:
                        prometheus_url=cc.prometheus_url, loki_url=cc.loki_url,
                        aws=AwsSettings(cc.aws_profile, cc.aws_region, cc.eks_cluster),
                        critical=cc.critical if cc.critical is not None
-                       else is_critical(ctx.name, self.config.critical_contexts))
+                       else is_critical(ctx.name, self.config.critical_contexts),
+                       loki=LokiSettings(cc.loki_url, cc.loki_tenant, cc.loki_token_file, cc.loki_user,
+                                         cc.loki_password_file))
 
     def build(self, context: str) -> Workspace:
         profile = self.profile(context)

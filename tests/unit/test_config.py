@@ -124,3 +124,28 @@ def test_presentation_modules_do_not_import_textual_or_rich():
                          cwd=resources.REPO_ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_actions_and_logs_settings(tmp_path):
+    p = tmp_path / "config.yaml"
+    p.write_text("critical_contexts: 'eks-(prod|dr)'\njournal: state/j.jsonl\nlog_buffer_lines: 50000\n"
+                 "contexts:\n  eks-prod:\n    critical: false\n    loki_tenant: ecotrack\n"
+                 "    loki_token_file: ~/tok\n    loki_user: me\n    loki_password_file: pw\n")
+    c = load_config(str(p))
+    assert c.critical_contexts == "eks-(prod|dr)" and c.journal == str(tmp_path / "state/j.jsonl")
+    assert c.log_buffer_lines == 50000
+    cc = c.for_context("eks-prod")
+    assert (cc.critical, cc.loki_tenant, cc.loki_user) == (False, "ecotrack", "me")
+    assert cc.loki_token_file == str(Path("~/tok").expanduser()) and cc.loki_password_file == str(tmp_path / "pw")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("critical_contexts: '(prod'\n", "critical_contexts is not a valid regular expression"),
+    ("log_buffer_lines: 10\n", "log_buffer_lines must be a whole number"),
+])
+def test_bad_actions_and_logs_settings(tmp_path, text, fragment):
+    p = tmp_path / "config.yaml"
+    p.write_text(text)
+    with pytest.raises(EcotuiError) as e:
+        load_config(str(p))
+    assert fragment in e.value.message
