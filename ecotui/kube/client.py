@@ -38,6 +38,9 @@ class _ListHead(msgspec.Struct):
 
 _decode_list_head = msgspec.json.Decoder(_ListHead).decode
 _PEEK_LIMIT = 1 << 16
+MAX_LINE = 4 << 20            # stream_lines: longer lines are cut (memory stays bounded)
+CUT_MARKER = b" \xe2\x80\xa6[ecotui: line cut at 4 MiB]"
+LOG_POOL = 256                # connections of the separate pool stream_lines uses (one per followed stream)
 
 
 def _peek_continue(buf: bytearray) -> str | None:
@@ -145,8 +148,9 @@ class KubeClient:
         self._retired: list[httpx.AsyncClient] = []
         self._decoders: dict[Any, msgspec.json.Decoder] = {}
         self._closing: asyncio.Future[None] | None = None
+        self._logs_http: tuple[bytes | None, httpx.AsyncClient] | None = None  # stream_lines' own pool
 
-    def _make_http(self, cert: bytes | None, key: bytes | None) -> httpx.AsyncClient:
+    def _make_http(self, cert: bytes | None, key: bytes | None, *, pool: int = 20) -> httpx.AsyncClient:
         verify: Any = True
         if self.server.startswith("https://") and self._transport is None:
             verify = ssl_context(self.cluster, cert, key, self.auth.user.name)
@@ -156,17 +160,26 @@ class KubeClient:
         return httpx.AsyncClient(
             base_url=self.server, verify=verify, timeout=httpx.Timeout(self.timeout), transport=self._transport,
             headers={"Accept": "application/json", "User-Agent": f"ecotui/{__version__}"},
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=10),
             trust_env=not _is_loopback(self._host), **kw)  # like Go: no env proxy for loopback servers
 
     async def aclose(self) -> None:
-        for c in [*self._retired, self._http]:
+        logs = [self._logs_http[1]] if self._logs_http else []
+        for c in [*self._retired, self._http, *logs]:
             await c.aclose()
         self._retired.clear()
+        self._logs_http = None
 
     # ---- low level ----------------------------------------------------------------------------
 
-    def _http_for(self, creds: Credentials) -> httpx.AsyncClient:
+    def _http_for(self, creds: Credentials, logs: bool = False) -> httpx.AsyncClient:
+        if logs:  # long-lived log streams get their own pool so they never starve the main one (20)
+            if self._logs_http is None or (creds.cert_pem and creds.cert_pem != self._logs_http[0]):
+                prev = self._logs_http
+                self._logs_http = (creds.cert_pem, self._make_http(creds.cert_pem, creds.key_pem, pool=LOG_POOL))
+                if prev is not None:  # open streams keep their connection until they end
+                    self._retired.append(prev[1])
+            return self._logs_http[1]
         if creds.cert_pem and (creds.cert_pem, creds.key_pem) != self._cert:  # exec plugin returned a new cert
             http = self._make_http(creds.cert_pem, creds.key_pem)
             self._retired.append(self._http)  # still serving open watches; they move over when they end
@@ -178,7 +191,7 @@ class KubeClient:
 
     async def _send(self, method: str, path: str, *, params: Params = None, content: bytes | None = None,
                     content_type: str | None = None, stream: bool = False,
-                    timeout: httpx.Timeout | None = None) -> httpx.Response:
+                    timeout: httpx.Timeout | None = None, logs: bool = False) -> httpx.Response:
         self.gate.check(method, path)  # every request passes here: a read-only gate stops writes unsent
         creds = await self.auth.credentials()
         for attempt in (0, 1):
@@ -187,7 +200,7 @@ class KubeClient:
                 headers["Authorization"] = creds.authorization
             if content_type:
                 headers["Content-Type"] = content_type
-            http = self._http_for(creds)
+            http = self._http_for(creds, logs)
             req = http.build_request(method, path, params=params, content=content, headers=headers,
                                      extensions=self._ext or None, timeout=timeout or httpx.USE_CLIENT_DEFAULT)
             try:
@@ -373,3 +386,45 @@ class KubeClient:
             raise self.transport_error(e) from None
         if bytes(buf).strip():
             yield self._decode(bytes(buf), WatchEvent, f"WATCH {path}")
+
+    async def stream_lines(self, path: str, *, params: Params = None, follow: bool = True,
+                           max_line: int = MAX_LINE) -> AsyncGenerator[bytes, None]:
+        """GET a line-oriented stream (`pods/{name}/log`) and yield its lines as raw bytes, without the "\\n".
+
+        Passes the write gate like every request (a GET is never refused). Runs on a separate connection pool
+        (`LOG_POOL` connections) so hundreds of open log streams never block the other requests. A `follow`
+        stream has no read timeout (a quiet container sends nothing for hours); a finite one has the client's.
+        A line longer than `max_line` bytes is yielded cut to `max_line` bytes + `CUT_MARKER` and the rest of
+        it is skipped, so memory stays bounded. An HTTP error status raises at the first `__anext__`
+        (mapped like every request: ForbiddenError, HttpStatusError(status=400)…), a lost connection raises
+        ConnectError; the server ending the stream ends the iteration (a last line without "\\n" included).
+        Close it (`aclosing`) to release the connection early."""
+        timeout = httpx.Timeout(self.timeout, read=None) if follow else None
+        resp = await self._send("GET", path, params=params, stream=True, timeout=timeout, logs=True)
+        buf = bytearray()
+        skipping = False  # inside the rest of a line already cut
+        try:
+            async for chunk in resp.aiter_bytes():
+                buf += chunk
+                start = 0
+                while True:
+                    nl = buf.find(b"\n", start)
+                    if nl < 0:
+                        break
+                    if skipping:
+                        skipping = False
+                    else:
+                        yield bytes(buf[start:nl])
+                    start = nl + 1
+                del buf[:start]
+                if len(buf) > max_line:
+                    if not skipping:
+                        yield bytes(buf[:max_line]) + CUT_MARKER
+                        skipping = True
+                    buf.clear()
+        except httpx.HTTPError as e:
+            raise self.transport_error(e) from None
+        finally:
+            await resp.aclose()
+        if buf and not skipping:
+            yield bytes(buf)
