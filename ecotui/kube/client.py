@@ -413,6 +413,8 @@ class KubeClient:
                         break
                     if skipping:
                         skipping = False
+                    elif nl - start > max_line:
+                        yield bytes(buf[start:start + max_line]) + CUT_MARKER
                     else:
                         yield bytes(buf[start:nl])
                     start = nl + 1
