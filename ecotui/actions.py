@@ -6,7 +6,8 @@ and on the help screen), a description and a group. Groups say where a binding l
 * ``global`` – bound on the App/screen, active everywhere (a key here must not be reused anywhere);
 * ``table``  – bound on the resource tables (pods, nodes, events);
 * ``describe`` – bound on the describe/detail view;
-* ``dialog`` – bound on the confirmation dialogs.
+* ``dialog`` – bound on the confirmation dialogs;
+* ``logs`` – bound on the log viewer (it also uses the table's cursor ids to move its cursor line).
 
 Two actions clash when they share a key and are in the same group, or one of them is global.
 The default keys live in ``keymaps.yaml`` (repo root), not here.
@@ -20,10 +21,10 @@ from dataclasses import dataclass
 class ActionSpec:
     id: str
     description: str
-    group: str          # "global" | "table" | "describe"
+    group: str          # one of GROUPS
 
 
-GROUPS: tuple[str, ...] = ("global", "table", "describe", "dialog")
+GROUPS: tuple[str, ...] = ("global", "table", "describe", "dialog", "logs")
 
 _SPECS: tuple[ActionSpec, ...] = (
     # global
@@ -78,6 +79,27 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("scroll_bottom", "Scroll to the bottom", "describe"),
     # confirmation dialogs
     ActionSpec("confirm", "Confirm the action shown (critical contexts: type the name, then enter)", "dialog"),
+    # log viewer
+    ActionSpec("logs_pause", "Pause / resume following (lines keep arriving and are counted)", "logs"),
+    ActionSpec("logs_follow", "Follow: jump to the newest line and keep following", "logs"),
+    ActionSpec("logs_search", "Search (regex, smart case): highlight matches", "logs"),
+    ActionSpec("logs_search_next", "Next search match", "logs"),
+    ActionSpec("logs_search_prev", "Previous search match", "logs"),
+    ActionSpec("logs_filter_include", "Show only lines matching a regex (old and new lines)", "logs"),
+    ActionSpec("logs_filter_exclude", "Hide lines matching a regex", "logs"),
+    ActionSpec("logs_clear_filters", "Clear the include/exclude filters, preset and search", "logs"),
+    ActionSpec("logs_errors", "Preset: errors (runbook: grep -i error); again to turn off", "logs"),
+    ActionSpec("logs_perf", 'Preset: performance (runbook: grep -E "(slow|timeout|latency)")', "logs"),
+    ActionSpec("logs_security", 'Preset: security (runbook: grep -E "(unauthorized|forbidden|authentication)")',
+               "logs"),
+    ActionSpec("logs_wrap", "Wrap long lines on / off", "logs"),
+    ActionSpec("logs_timestamps", "Show timestamps on / off", "logs"),
+    ActionSpec("logs_json", "JSON lines: key=value / pretty-printed", "logs"),
+    ActionSpec("logs_save", "Save the lines shown (filtered, raw and whole) to a file", "logs"),
+    ActionSpec("logs_source", "Switch the log source (Loki / Kubernetes)", "logs"),
+    ActionSpec("logs_scroll_left", "Scroll left (long lines, wrap off)", "logs"),
+    ActionSpec("logs_scroll_right", "Scroll right (long lines, wrap off)", "logs"),
+    ActionSpec("copy", "Copy the cursor line (raw, whole) to the clipboard (OSC 52)", "logs"),
 )
 
 # actions that change the cluster (read-only mode refuses them before any request)

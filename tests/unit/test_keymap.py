@@ -12,14 +12,19 @@ REQUIRED = ("quit", "help", "command", "filter", "switch_context", "switch_names
             "focus_pods", "focus_events", "describe", "theme", "sort", "back",
             # issue 7: selection and remediation ids (interfaces other issues rely on)
             "mark", "mark_all", "clear_marks", "cordon", "uncordon", "drain", "rollout_status", "rollout_history",
-            "rollout_undo", "rollout_restart", "rollout_pause", "rollout_resume", "scale", "delete", "journal")
+            "rollout_undo", "rollout_restart", "rollout_pause", "rollout_resume", "scale", "delete", "journal",
+            # live log tailing: ids the issue fixes (logs/logs_query/logs_previous are the App's) + the viewer's
+            "logs_source", "logs_errors", "logs_perf", "logs_security", "logs_save", "copy",
+            "logs_pause", "logs_follow", "logs_search", "logs_search_next", "logs_search_prev",
+            "logs_filter_include", "logs_filter_exclude", "logs_clear_filters", "logs_wrap", "logs_timestamps",
+            "logs_json")
 
 
 def test_registry_has_required_actions_with_descriptions():
     for aid in REQUIRED:
         assert aid in ACTIONS
     for aid, spec in ACTIONS.items():
-        assert spec.id == aid and spec.description and spec.group in ("global", "table", "describe", "dialog")
+        assert spec.id == aid and spec.description and spec.group in ("global", "table", "describe", "dialog", "logs")
 
 
 def test_default_keymap_is_clean_and_complete():
