@@ -160,7 +160,7 @@ class LokiSource:
             resume_from = end
         except EcotuiError as e:
             if is_fatal(e) or not self.follow:
-                self._set(SourceState.ERROR, e.message)
+                self._set(SourceState.ERROR, _explain(e))
                 return
             # the tail's first fill retries it: from `start`
             self._deliver([gap_line(start, f"history not loaded yet (retried once the tail is open): {e.message}")])
@@ -183,7 +183,7 @@ class LokiSource:
                     ws = await self.client.open_tail(self.query, resume_from, self.tail_limit, self.delay_for)
                 except EcotuiError as e:
                     if is_fatal(e):
-                        self._set(SourceState.ERROR, e.message)
+                        self._set(SourceState.ERROR, _explain(e))
                         return
                     last_reason = e.message
                     fails += 1
@@ -290,6 +290,10 @@ async def _close(ws: ClientConnection) -> None:
         await asyncio.wait_for(ws.close(), 3)
     except (OSError, TimeoutError, websockets.WebSocketException):
         pass
+
+
+def _explain(e: EcotuiError) -> str:
+    return f"{e.message} — {e.hint}" if e.hint else e.message
 
 
 def _close_reason(c: _Closed) -> str:

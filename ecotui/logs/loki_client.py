@@ -342,9 +342,14 @@ class LokiClient:
             last_ts = page[-1].ts_ns
             keys = {_key(ln) for ln in page if ln.ts_ns == last_ts}
             if last_ts == edge_ts:
-                if not new:  # a whole page at one timestamp: cannot page past it without losing lines
+                if not new:  # a whole page at one timestamp: page past it, saying some lines are not shown
                     yield [gap_line(last_ts, f"more than {batch} lines at {fmt_ts(last_ts)}: some not shown")]
-                    return
+                    edge_ts, edge_keys = -1, set()
+                    if direction == "backward":
+                        hi = last_ts
+                    else:
+                        lo = last_ts + 1
+                    continue
                 keys |= edge_keys
             edge_ts, edge_keys = last_ts, keys
             if direction == "backward":
