@@ -34,6 +34,10 @@ _sec_cache: dict[bytes, int] = {}
 def parse_ts(line: bytes) -> tuple[int, bytes]:
     """Split the `timestamps=true` prefix: b"2026-11-30T16:52:45.344857113Z text" -> (ns since the epoch,
     b"text"). RFC3339 with 0-9 fraction digits and Z or ±hh:mm. (0, line) when there is no such prefix."""
+    if line[29:31] == b"Z " and line[19:20] == b".":  # the kubelet's RFC3339Nano: 9 digits, UTC
+        sec = _sec_cache.get(line[:19])
+        if sec is not None and line[20:29].isdigit():
+            return sec * NS + int(line[20:29]), line[31:]
     sp = line.find(b" ", 0, 40)
     if sp < 20 or line[4:5] != b"-" or line[10:11] != b"T":
         return 0, line
