@@ -225,7 +225,7 @@ class LokiSource:
             await _close(ws)
             ws = None
             last_reason = _close_reason(closed)
-            if closed.code == 1011 and "max duration" in closed.reason and lived >= 1.0:
+            if closed.code == 1011 and "max duration" in closed.reason and lived >= self.stable_s:
                 continue  # Loki's normal end of a tail: reconnect at once
             fails += 1
             failing_since = failing_since if failing_since is not None else time.monotonic()

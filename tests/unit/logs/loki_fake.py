@@ -146,6 +146,12 @@ class FakeLoki:
         self.subs.add(q)  # subscribe first, history after: like Loki, duplicates are possible
         self.open_ws.append(request)
         opened = time.monotonic()
+
+        async def read_until_closed() -> None:  # Loki reads the client side to notice it closing
+            async for _ in ws:
+                pass
+
+        reader = asyncio.ensure_future(read_until_closed())
         try:
             for frame in spec.frames:
                 await ws.send_str(json.dumps(frame))
@@ -161,10 +167,12 @@ class FakeLoki:
                 timeout = None if spec.close_after_s is None else spec.close_after_s - (time.monotonic() - opened)
                 if timeout is not None and timeout <= 0:
                     break
-                try:
-                    e = await asyncio.wait_for(q.get(), timeout)
-                except TimeoutError:
+                getter = asyncio.ensure_future(q.get())
+                done, _ = await asyncio.wait({getter, reader}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
                     break
+                e = getter.result()
                 await ws.send_str(json.dumps({"streams": [{"stream": e.labels, "values": [self._value(e)]}]}))
                 sent += 1
             if spec.abort and request.transport is not None:
@@ -174,6 +182,7 @@ class FakeLoki:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
+            reader.cancel()
             self.subs.discard(q)
             if request in self.open_ws:
                 self.open_ws.remove(request)
