@@ -46,6 +46,7 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("back", "Back: close the dialog or view, or clear the filter", "global"),
     ActionSpec("journal", "Show the action journal (every action taken or refused)", "global"),
     ActionSpec("cancel_drain", "Cancel the running drain (or close its finished panel)", "global"),
+    ActionSpec("logs_query", "Logs of a LogQL query or a label selector you type", "global"),
     # table
     ActionSpec("open", "Open the selected row: a node's pods, a pod's description", "table"),
     ActionSpec("describe", "Describe the selected object", "table"),
@@ -72,6 +73,8 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("rollout_resume", "Resume a Deployment's rollout", "table"),
     ActionSpec("scale", "Scale replicas of a Deployment or StatefulSet", "table"),
     ActionSpec("delete", "Delete the selected objects (grace period, confirmation)", "table"),
+    ActionSpec("logs", "Logs of the selected pods / workload / node / namespace (Loki, else the API server)", "table"),
+    ActionSpec("logs_previous", "Logs of the previous (crashed) container of the selected pods / workload", "table"),
     # describe view
     ActionSpec("scroll_down", "Scroll down", "describe"),
     ActionSpec("scroll_up", "Scroll up", "describe"),

@@ -16,8 +16,11 @@ DEPLOYMENTS_ONLY = frozenset({"rollout_pause", "rollout_resume"})
 LABELS: dict[str, str] = {
     "cordon": "cordon", "uncordon": "uncordon", "drain": "drain", "rollout_status": "status",
     "rollout_history": "history", "rollout_undo": "undo", "rollout_restart": "restart", "rollout_pause": "pause",
-    "rollout_resume": "resume", "scale": "scale", "delete": "delete",
+    "rollout_resume": "resume", "scale": "scale", "delete": "delete", "logs": "logs",
 }
+# kinds whose rows open logs ([logs]): their pods' containers
+LOG_KINDS = frozenset({"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "nodes",
+                       "namespaces"})
 
 
 def applies(action: str, spec: KindSpec) -> bool:

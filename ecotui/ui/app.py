@@ -30,11 +30,13 @@ from ecotui.ui.commands import parse_command
 from ecotui.ui.context import UiContext
 from ecotui.ui.crash import crash_message, write_crash_log
 from ecotui.ui.help_text import event_text, help_text
-from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem
+from ecotui.ui.logs_flow import LogsOpener
+from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested
 from ecotui.ui.remedy import Remedy
 from ecotui.ui.journal_text import journal_text
 from ecotui.ui.screens.cockpit import TABLE_ACTIONS, TABLE_IDS, CockpitScreen
 from ecotui.ui.screens.kind_view import KindScreen
+from ecotui.ui.screens.logs import SwitchSourceRequested
 from ecotui.ui.screens.pickers import PickerScreen, PromptScreen
 from ecotui.ui.screens.table_screen import TableScreen
 from ecotui.ui.screens.text_view import DescribeScreen, HelpScreen, TextScreen
@@ -68,6 +70,7 @@ class EcotuiApp(App[int]):
         age_interval: float = 5.0,
         switch_timeout: float = 10.0,
         journal: Journal | None = None,
+        log_buffer_lines: int = 100_000,
     ) -> None:
         super().__init__()
         if keymap is None:
@@ -107,6 +110,8 @@ class EcotuiApp(App[int]):
         self._table_cls = with_bindings(ResourceTable, make_bindings(keymap, TABLE_IDS, actions=TABLE_ACTIONS))
         self.journal = journal or Journal()
         self.remedy = Remedy(self, self, self.journal)
+        self.log_buffer_lines = log_buffer_lines
+        self.logs = LogsOpener(self, self)
 
     # ---- set-up ---------------------------------------------------------------------------
 
@@ -353,6 +358,19 @@ class EcotuiApp(App[int]):
                                                  "quit": "quit"})
         text = journal_text(self.journal.read(), self.journal.path)
         self.push_screen(self.screen_class(TextScreen)("action journal (newest first)", text, hints))
+
+    # ---- logs (ecotui.ui.logs_flow) --------------------------------------------------------------
+
+    @on(LogsRequested)
+    def _logs_requested(self, message: LogsRequested) -> None:
+        self.logs.request(message.kind, message.keys, message.previous)
+
+    @on(SwitchSourceRequested)
+    def _switch_log_source(self, message: SwitchSourceRequested) -> None:
+        self.logs.switch(message.screen)
+
+    def action_logs_query(self) -> None:
+        self.logs.query()
 
     # ---- describe -------------------------------------------------------------------------
 

@@ -27,3 +27,11 @@ class ActionRequested(Message):
     def __init__(self, action: str, kind: str, keys: list[str]) -> None:
         super().__init__()
         self.action, self.kind, self.keys = action, kind, keys
+
+
+class LogsRequested(Message):
+    """Open logs of the objects `keys` of the registry kind `kind` (previous: the previous containers)."""
+
+    def __init__(self, kind: str, keys: list[str], previous: bool = False) -> None:
+        super().__init__()
+        self.kind, self.keys, self.previous = kind, keys, previous

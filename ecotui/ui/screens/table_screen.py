@@ -18,12 +18,12 @@ from textual.widgets import DataTable
 from ecotui.actions import MUTATING_ACTIONS, REMEDY_ACTIONS
 from ecotui.errors import EcotuiError
 from ecotui.kinds.registry import by_id
-from ecotui.ops.catalog import LABELS, actions_for, verbs
+from ecotui.ops.catalog import LABELS, LOG_KINDS, actions_for, verbs
 from ecotui.ops.drain_run import DrainProgress
 from ecotui.kube.session_api import SessionAPI
 from ecotui.textsafe import one_line
 from ecotui.ui.context import UiContext
-from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem
+from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested
 from ecotui.ui.rows import PaneRows
 from ecotui.ui.widgets.filter_bar import FilterBar
 from ecotui.ui.widgets.pane import Pane
@@ -35,13 +35,14 @@ from ecotui.workspace import WorkspaceAPI
 LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving (to see its end at once)
 LOADING_REDRAW = 0.6  # ... but partial pages are drawn at most this often (each redraw costs a frame)
 TABLE_IDS = ("open", "describe", "sort", "sort_reverse", "cursor_down", "cursor_up", "cursor_top", "cursor_bottom",
-             "page_down", "page_up", "mark", "mark_all", "clear_marks", *REMEDY_ACTIONS)
+             "page_down", "page_up", "mark", "mark_all", "clear_marks", *REMEDY_ACTIONS, "logs", "logs_previous")
 TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe", "mark": "screen.mark",
                  "mark_all": "screen.mark_all", "clear_marks": "screen.clear_marks",
-                 **{a: f"screen.remedy('{a}')" for a in REMEDY_ACTIONS}}
+                 **{a: f"screen.remedy('{a}')" for a in REMEDY_ACTIONS},
+                 "logs": "screen.logs(False)", "logs_previous": "screen.logs(True)"}
 # on every table screen: the action journal and the drain's cancel key
-SCREEN_IDS = ("journal", "cancel_drain")
-SCREEN_ACTIONS = {"journal": "app.journal", "cancel_drain": "app.cancel_drain"}
+SCREEN_IDS = ("journal", "cancel_drain", "logs_query")
+SCREEN_ACTIONS = {"journal": "app.journal", "cancel_drain": "app.cancel_drain", "logs_query": "app.logs_query"}
 
 
 class TableScreen(Screen[None]):
@@ -230,11 +231,15 @@ class TableScreen(Screen[None]):
         """A remediation key: the App runs it on the marked rows, else the row under the cursor."""
         self.post_message(ActionRequested(action, self.active, self.tables[self.active].selection()))
 
+    def action_logs(self, previous: bool) -> None:
+        """[logs] / [logs_previous]: the App opens a log viewer for the marked rows, else the cursor row."""
+        self.post_message(LogsRequested(self.active, self.tables[self.active].selection(), previous))
+
     def action_hint_text(self) -> Text:
         """The keys of the actions the active pane's kind offers: greyed (and marked RO) when read-only,
         struck through when an access review said this user may not."""
         spec = by_id(self.active)
-        ids = [a for a in actions_for(spec)]
+        ids = [*(("logs",) if spec.id in LOG_KINDS else ()), *actions_for(spec)]
         t = Text(no_wrap=True, overflow="ellipsis")
         if not ids:
             return t
@@ -243,7 +248,7 @@ class TableScreen(Screen[None]):
         if ro:
             t.append("read-only ", style="reverse bold")
         denied = self.denied.get((self.ws.profile.context, self.active, self.session.namespace), frozenset())
-        for a in ("mark", *ids):
+        for a in ("mark", *ids) if len(ids) > int("logs" in ids) else ids:
             keys = self.ui.hints((a,), {a: LABELS.get(a, a)})
             if not keys:
                 continue
