@@ -31,7 +31,7 @@ from ..textsafe import one_line
 from .loki_client import (LokiClient, LokiConfig, LokiError, LokiQueryError, decode_tail_frame, fmt_ts, gap_line,
                           is_fatal)
 from .loki_query import quote, render_labels, selection_query
-from .model import NS, Kind, LogLine, Sink, SourceState, SourceStatus
+from .model import NS, Kind, LogLine, LogSource, Sink, SourceState, SourceStatus
 
 __all__ = ["LokiClient", "LokiConfig", "LokiError", "LokiQueryError", "LokiSource", "quote", "render_labels",
            "selection_query"]
@@ -308,3 +308,7 @@ def _dur(s: float) -> str:
     if s < 7200:
         return f"{s / 60:.0f} min"
     return f"{s / 3600:.0f} h"
+
+
+def _satisfies_protocol(src: LokiSource) -> LogSource:  # mypy checks LokiSource against LogSource here
+    return src

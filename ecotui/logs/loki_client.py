@@ -84,10 +84,14 @@ class LokiConfig:
         return h
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """None for plain http; a context honouring verify / ca_file for https."""
+        """None for plain http; a context honouring verify / ca_file for https. Raises ConnectError."""
         if not self.base.startswith("https://"):
             return None
-        ctx = ssl.create_default_context(cafile=self.ca_file or None)
+        try:
+            ctx = ssl.create_default_context(cafile=self.ca_file or None)
+        except (OSError, ssl.SSLError, ValueError) as e:
+            raise ConnectError(f"loki: CA file {self.ca_file!r} cannot be used: {one_line(str(e), 120)}",
+                               "check the Loki CA file setting") from None
         if not self.verify:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE

@@ -175,3 +175,25 @@ def test_tail_frame_repeated_label_sets_and_optional_dropped():
     assert decode_tail_frame('{"streams":null,"dropped_entries":null}') == ([], [])
     with pytest.raises(LokiError):
         decode_tail_frame("not json")
+
+
+def test_config_tls_and_urls(tmp_path):
+    import ssl
+
+    assert LokiConfig("http://127.0.0.1:3100/").ssl_context() is None
+    assert LokiConfig("http://127.0.0.1:3100/").base == "http://127.0.0.1:3100"
+    ctx = LokiConfig("https://loki.example", verify=False).ssl_context()
+    assert ctx is not None and ctx.verify_mode is ssl.CERT_NONE and not ctx.check_hostname
+    with pytest.raises(ConnectError, match="CA file"):
+        LokiConfig("https://loki.example", ca_file=str(tmp_path / "missing.pem")).ssl_context()
+    assert LokiConfig("http://localhost:1").loopback and not LokiConfig("https://loki.example").loopback
+
+
+async def test_tail_400_before_upgrade_is_a_query_error(loki):
+    from loki_fake import TailSpec
+
+    loki.tail_specs.append(TailSpec(http_status=400, http_body="delay_for can't be greater than 5"))
+    c = client(loki)
+    with pytest.raises(LokiQueryError, match="delay_for can't be greater than 5"):
+        await c.open_tail("q", 0)
+    await c.aclose()
