@@ -83,7 +83,7 @@ async def test_a_loggen_line_arrives_live_within_2s(testbed):
         assert lag <= 2.0, f"a line took {lag:.2f} s"
         assert src.status.state is SourceState.LIVE and src.status.streams == 1
         live = [ln for ln in got if ln.text in written]
-        assert all(ln.namespace == "ecotrack" and ln.pod.startswith(SERVICE) for ln in live)
+        assert all(ln.namespace == "ecotrack" and f'app="{SERVICE}"' in ln.stream for ln in live)
         keys = [(ln.stream, ln.ts_ns, ln.text) for ln in got if ln.kind is Kind.LINE]
         assert len(keys) == len(set(keys)), "a line was delivered twice"
     finally:
@@ -105,15 +105,17 @@ async def test_backfill_returns_the_last_minutes_of_a_service(testbed):
         await asyncio.wait_for(src.run(got.extend), 30)
         assert src.status.state is SourceState.DONE, src.status
         lines = [ln for ln in got if ln.kind is Kind.LINE]
-        assert len(lines) > 50
+        assert lines, "no user-service line in the last 3 minutes"
         ts = [ln.ts_ns for ln in lines]
         assert ts == sorted(ts), "oldest first"
         assert ts[0] >= t0 - since * NS and ts[-1] <= time.time_ns()
         assert time.time_ns() - ts[-1] < 10 * NS, "the newest line is recent"
         assert all(ln.namespace == "ecotrack" and ln.stream.startswith('{app="user-service"') for ln in lines)
-        # the same span straight from query_range, newest first (paged as logcli does)
-        direct = await client.query_range(QUERY, t0 - (since - 2) * NS, ts[-1] + 1, 5000, "backward")
+        # the same span straight from query_range (oldest first, paged as logcli does): the backfill reaches as
+        # far back as Loki has lines in the window (the testbed may have started less than 3 minutes ago)
+        direct = await client.query_range(QUERY, t0 - (since - 2) * NS, ts[-1] + 1, 5000, "forward")
         assert direct and {(ln.ts_ns, ln.text) for ln in direct} <= {(ln.ts_ns, ln.text) for ln in lines}
+        assert ts[0] <= direct[0].ts_ns
     finally:
         await client.aclose()
 
