@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
+from textual import events
 from textual.app import App
 
 from ecotui.keymap import load_keymap
@@ -414,3 +415,20 @@ async def test_large_buffer_renders_only_visible_lines(tmp_path):
         await settle(pilot)
         assert len(s.view._cache) < 400
         assert [r for r in rows(s) if r][-1].startswith("w")   # the end of the last wrapped line
+
+
+async def test_wheel_up_pauses_and_the_view_stays_put_while_old_lines_are_evicted(tmp_path):
+    src = FakeSource()
+    app = LogApp(src, tmp_path, capacity=200)
+    async with app.run_test(size=(80, 24)) as pilot:
+        s = await started(pilot, src)
+        src.emit([f"a{i}" for i in range(150)])
+        await settle(pilot)
+        s.view.post_message(events.MouseScrollUp(s.view, 1, 1, 0, -1, 0, False, False, False))
+        await settle(pilot)
+        assert not s.view.follow
+        top = rows(s)[0]
+        src.emit([f"b{i}" for i in range(100)])           # evicts a0..a49
+        await settle(pilot)
+        assert rows(s)[0] == top and s.view.new_lines == 100
+        assert s.buffer.first == 50
