@@ -9,7 +9,9 @@ from ecotui.keymap import Keymap, help_rows
 from ecotui.kube.render import event_count, event_object, event_time, human_age
 from ecotui.textsafe import inert, one_line
 
-GROUP_TITLES = {"global": "Everywhere", "table": "In a table (nodes, pods, events)", "describe": "In describe / help"}
+GROUP_TITLES = {"global": "Everywhere", "table": "In a table (nodes, pods, events, kind views): moves, marks, actions",
+                "describe": "In describe / help", "dialog": "In a confirmation dialog",
+                "logs": "In the log viewer (also: cursor keys, the filter key, back)"}
 
 FILTER_HELP = """\
 Filter (the filter key, then type; Enter keeps it, the back key clears it):
