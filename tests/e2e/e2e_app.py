@@ -14,10 +14,10 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.workspace import WorkspaceFactory
 
 
-def make_app(tb, **kw: Any) -> EcotuiApp:
+def make_app(tb, config: Config | None = None, **kw: Any) -> EcotuiApp:
     keymap, problems = load_keymap()
     assert not problems
-    factory = WorkspaceFactory(load_kubeconfig(str(tb.kubeconfig)), Config(), first_context=tb.context,
+    factory = WorkspaceFactory(load_kubeconfig(str(tb.kubeconfig)), config or Config(), first_context=tb.context,
                                all_namespaces=True)
     return EcotuiApp(factory.build(tb.context), keymap=keymap, **kw)
 
