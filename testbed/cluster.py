@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import build, health, kwokcfg, paths, pki, ports, procs, scenario, versions
+from . import prevlogs, build, health, kwokcfg, paths, pki, ports, procs, scenario, versions
 from .components import PORTS, components
 from .kube import apply, client, get_json
 
@@ -145,7 +145,8 @@ def check(name: str, comp=None) -> health.Health:
         ready = bool(comp.ready())
     except Exception:
         ready = False
-    return health.Health(name, pid, ready)
+    stale = bool(comp.fingerprint) and procs.fingerprint_of(name) != comp.fingerprint
+    return health.Health(name, pid, ready, stale=stale)
 
 
 def check_all() -> list[health.Health]:
@@ -263,6 +264,7 @@ def _prepare_state() -> None:
         f = paths.logs_dir() / f"{svc}.log"
         if not f.exists():  # (touching would make a stalled log generator look healthy)
             f.touch()
+    prevlogs.ensure(paths.logs_dir(), kwokcfg.SERVICES + ["default"])
 
 
 def _start_group(comps: dict, names: list[str], t0: float) -> None:
@@ -300,7 +302,12 @@ def _heal(hs: list[health.Health], do_seed: bool, t0: float) -> UpResult:
             seeded = _reseed_if_missing(do_seed, t0)
         now = [check(n, comps[n]) for n in group]  # again: an earlier group (etcd, API server) may have fixed it
         todo = [h.name for h in now if h.pid is None]
-        for h in _grace([h for h in now if h.pid is not None and not h.ready], comps):
+        for h in now:
+            if h.pid is not None and h.stale:
+                log(f"{h.name}: its code or config changed since it started — restarting it")
+                procs.stop(h.name)
+                todo.append(h.name)
+        for h in _grace([h for h in now if h.pid is not None and not h.ready and not h.stale], comps):
             log(f"{h.name}: still not ready after {NOT_READY_GRACE:.0f}s — restarting it")
             procs.stop(h.name)
             todo.append(h.name)

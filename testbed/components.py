@@ -1,6 +1,8 @@
 """The testbed's processes: how each one is started and how we know it is ready."""
 from __future__ import annotations
 
+import hashlib
+
 import ssl
 import sys
 import time
@@ -66,7 +68,33 @@ def components(bin_dir: Path, write: bool = True) -> list[Component]:
     prom_cfg = st / "prometheus.yml"
     if write:
         _write_configs(st, pki, kc, sched_cfg, prom_cfg)
-    return _specs(b, st, pki, kc, sched_cfg, prom_cfg, py)
+    specs = _specs(b, st, pki, kc, sched_cfg, prom_cfg, py)
+    code = _code_hash()
+    kwok_yaml = yaml.safe_dump_all(kwokcfg.kwok_config(st, pki), sort_keys=False)
+    for c in specs:
+        if c.argv[0] == py:          # our Python servers: their code
+            c.fingerprint = _hash(" ".join(c.argv), code)
+        elif c.name == "kwok":       # its stages, logs and port-forward wiring
+            c.fingerprint = _hash(" ".join(c.argv), kwok_yaml)
+    return specs
+
+
+def _hash(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _code_hash() -> str:
+    """Of the testbed package's Python files: a running server started from other code is stale."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path) -> None:

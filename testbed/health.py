@@ -20,12 +20,15 @@ class Health:
     pid: int | None          # our process (pid file + same executable), alive; None when not running
     ready: bool = False      # its readiness check passed (only meaningful when pid is set)
     stray: str = ""          # when not running: who holds its port, e.g. "pid 4242 (python3 -m http.server)"
+    stale: bool = False      # running, but its code or config changed since it started: `up` restarts it
 
     @property
     def healthy(self) -> bool:
-        return self.pid is not None and self.ready
+        return self.pid is not None and self.ready and not self.stale
 
     def describe(self) -> str:
+        if self.pid is not None and self.stale:
+            return f"running pid {self.pid}, STALE (its code or config changed: `up` restarts it)"
         if self.pid is not None:
             return f"running pid {self.pid}, {'healthy' if self.ready else 'NOT ready'}"
         if self.stray:
@@ -33,6 +36,8 @@ class Health:
         return "stopped"
 
     def short(self) -> str:
+        if self.pid is not None and self.stale:
+            return f"pid {self.pid} STALE"
         if self.pid is not None:
             return "healthy" if self.ready else f"pid {self.pid} NOT ready"
         if self.stray:
@@ -43,6 +48,8 @@ class Health:
         """What `up` says and does about this component when healing."""
         if self.healthy:
             return f"{self.name}: healthy (pid {self.pid})"
+        if self.pid is not None and self.stale:
+            return f"{self.name}: running (pid {self.pid}) but its code or config changed — restarting it"
         if self.pid is not None:
             return f"{self.name}: running (pid {self.pid}) but not ready — restarting it unless it gets ready soon"
         if self.stray:
@@ -54,7 +61,7 @@ class Health:
 class Plan:
     kind: str                      # FRESH | REUSE | HEAL | BLOCKED
     start: tuple[str, ...] = ()    # not running: start
-    restart: tuple[str, ...] = ()  # running but not ready: stop, then start
+    restart: tuple[str, ...] = ()  # running but not ready, or stale: stop, then start
     blocked: tuple[str, ...] = ()  # not running and a stray process holds the port
 
 
@@ -69,7 +76,7 @@ def plan(healths: Iterable[Health]) -> Plan:
     if all(h.pid is None for h in hs):
         return Plan(FRESH, start=tuple(h.name for h in hs))
     return Plan(HEAL, start=tuple(h.name for h in hs if h.pid is None),
-                restart=tuple(h.name for h in hs if h.pid is not None and not h.ready))
+                restart=tuple(h.name for h in hs if h.pid is not None and (not h.ready or h.stale)))
 
 
 def summary(healths: Iterable[Health]) -> str:

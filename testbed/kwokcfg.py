@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from . import ports, versions
+from . import prevlogs, ports, versions
 
 SERVICES = ["user-service", "product-service", "order-service", "payment-service", "notification-service"]
 CRASHLOOP_LABEL = "ecotui.testbed/crashloop"
@@ -163,8 +163,10 @@ def kwok_config(state: Path, pki: Path) -> list[dict]:
     docs.append(POD_READY_AGAIN_STAGE)
     docs.append({
         "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": "ecotrack-services"},
-        "spec": {"logs": [{"containers": [svc], "logsFile": str(logs / f"{svc}.log"), "follow": True} for svc in SERVICES]
-                 + [{"logsFile": str(logs / "default.log"), "follow": True}]},
+        "spec": {"logs": [{"containers": [svc], "logsFile": str(logs / f"{svc}.log"),
+                           "previousLogsFile": str(prevlogs.path(logs, svc)), "follow": True} for svc in SERVICES]
+                 + [{"logsFile": str(logs / "default.log"), "previousLogsFile": str(prevlogs.path(logs, "default")),
+                     "follow": True}]},
     })
     docs.append({
         "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward", "metadata": {"name": "actuator"},

@@ -19,6 +19,7 @@ class Component:
     ready: Callable[[], bool]
     env: dict[str, str] = field(default_factory=dict)
     ready_timeout: float = 60.0
+    fingerprint: str = ""     # hash of what it runs (its code / config); a running copy with another is stale
 
 
 def _pid_file(name: str) -> Path:
@@ -32,7 +33,7 @@ def log_file(name: str) -> Path:
 def pid_of(name: str) -> int | None:
     """The pid recorded for a component if that process is still ours (same executable), else None."""
     try:
-        pid_s, exe = _pid_file(name).read_text().split("\n", 1)
+        pid_s, exe = _pid_file(name).read_text().split("\n")[:2]
         pid = int(pid_s)
     except (OSError, ValueError):
         return None
@@ -45,6 +46,15 @@ def pid_of(name: str) -> int | None:
     return pid if cmd == exe.strip() else None
 
 
+def fingerprint_of(name: str) -> str:
+    """The fingerprint recorded when the component was started ('' for none or an older pid file)."""
+    try:
+        lines = _pid_file(name).read_text().split("\n")
+    except OSError:
+        return ""
+    return lines[2].strip() if len(lines) > 2 else ""
+
+
 _children: dict[str, subprocess.Popen] = {}
 
 
@@ -55,7 +65,7 @@ def start(c: Component) -> int:
     with open(log_file(c.name), "ab") as log:
         p = subprocess.Popen(c.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              env=env, start_new_session=True)
-    _pid_file(c.name).write_text(f"{p.pid}\n{c.argv[0]}\n")
+    _pid_file(c.name).write_text(f"{p.pid}\n{c.argv[0]}\n{c.fingerprint}\n")
     _children[c.name] = p
     return p.pid
 

@@ -189,3 +189,32 @@ def test_cli_status_exits_nonzero_naming_what_is_down(monkeypatch, tmp_path, cap
     assert "not healthy: loki, loggen" in err
     Fake(monkeypatch, tmp_path, world())
     assert cli.main(["status"]) == 0
+
+
+def test_stale_component_is_restarted_and_named():
+    """Running and ready, but started from other code or config (a changed Loki server, a new KWOK log wiring):
+    `up` restarts it instead of reusing a testbed that no longer matches the checkout."""
+    w = world(loki=Health("loki", 5, True, stale=True))
+    assert not w["loki"].healthy
+    p = health.plan(w.values())
+    assert p.kind == health.HEAL and p.restart == ("loki",) and p.start == ()
+    assert "STALE" in w["loki"].describe() and "code or config changed" in w["loki"].action()
+
+
+def test_fingerprints_follow_code_and_kwok_config(tmp_path, monkeypatch):
+    from testbed import components, procs
+    monkeypatch.setenv("ECOTUI_TESTBED_STATE", str(tmp_path / "state"))
+    specs = {c.name: c for c in components.components(tmp_path / "bin", write=False)}
+    assert specs["loki"].fingerprint and specs["kwok"].fingerprint and not specs["etcd"].fingerprint
+    again = {c.name: c.fingerprint for c in components.components(tmp_path / "bin", write=False)}
+    assert again["loki"] == specs["loki"].fingerprint          # stable while nothing changes
+    monkeypatch.setattr(components, "_code_hash", lambda: "other code")
+    changed = {c.name: c.fingerprint for c in components.components(tmp_path / "bin", write=False)}
+    assert changed["loki"] != specs["loki"].fingerprint and changed["kwok"] == specs["kwok"].fingerprint
+    # the pid file keeps the fingerprint the process was started with
+    monkeypatch.setattr(procs.paths, "proc_dir", lambda: tmp_path / "proc")
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "loki.pid").write_text("123\n/usr/bin/python3\nabc\n")
+    assert procs.fingerprint_of("loki") == "abc"
+    (tmp_path / "proc" / "old.pid").write_text("123\n/usr/bin/python3\n")
+    assert procs.fingerprint_of("old") == ""
