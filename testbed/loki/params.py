@@ -10,9 +10,6 @@ NS = 1_000_000_000
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})\Z"
 )
-_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h|d|w|y)")
-_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": NS, "m": 60 * NS, "h": 3600 * NS,
-            "d": 86400 * NS, "w": 7 * 86400 * NS, "y": 365 * 86400 * NS}
 
 
 class ParamError(ValueError):
@@ -58,30 +55,67 @@ def parse_timestamp(name: str, value: str | None, default: int) -> int:
     return ts
 
 
+_PROM_DUR = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")
+_PROM_UNITS = (365 * 86400 * NS, 7 * 86400 * NS, 86400 * NS, 3600 * NS, 60 * NS, NS, 1_000_000)
+
+
+def parse_prom_duration(value: str) -> int | None:
+    """Prometheus' model.ParseDuration (what Loki uses for `since`): units y w d h m s ms, largest first, whole
+    numbers only; "0" alone is allowed. None when invalid."""
+    if value == "0":
+        return 0
+    m = _PROM_DUR.fullmatch(value)
+    if not value or not m:
+        return None
+    return sum(int(g) * u for g, u in zip(m.groups(), _PROM_UNITS) if g)
+
+
 def parse_duration(name: str, value: str) -> int:
-    """A duration in ns: plain (float) seconds, or units like 5m, 1h30m, 250ms, 2d."""
+    """`since`: a Prometheus duration only (`since=3600` is a 400, as in Loki)."""
+    d = parse_prom_duration(value.strip())
+    if d is None:
+        raise ParamError(f"could not parse '{name}' parameter: not a valid duration string: {value!r}")
+    return d
+
+
+def parse_seconds_or_duration(name: str, value: str) -> int:
+    """`step` / `interval`: float seconds or a Prometheus duration (Loki's parseSecondsOrDuration)."""
     v = value.strip()
-    if re.fullmatch(r"\d+(\.\d*)?|\.\d+", v):
+    if re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?", v):
         return int(float(v) * NS)
-    pos, total = 0, 0
-    while pos < len(v):
-        m = _DUR_PART.match(v, pos)
-        if not m:
-            raise ParamError(f"invalid {name} {value!r}: expected a duration such as 30s, 5m or 1h")
-        total += int(float(m.group(1)) * _UNIT_NS[m.group(2)])
-        pos = m.end()
-    if not v:
-        raise ParamError(f"invalid {name}: empty duration")
-    return total
+    d = parse_prom_duration(v)
+    if d is None:
+        raise ParamError(f"cannot parse {v!r} to a valid duration")
+    return d
 
 
 def parse_range(params, default_since_ns: int, now: int | None = None) -> tuple[int, int]:
-    """start/end/since as Loki does: end defaults to now, start to end - since (default `default_since_ns`)."""
+    """start/end/since as Loki does: end defaults to now; start to min(end, now) - since (default
+    `default_since_ns`)."""
     now = now_ns() if now is None else now
-    end = parse_timestamp("end", params.get("end"), now)
     since = parse_duration("since", params["since"]) if params.get("since") else default_since_ns
-    start = parse_timestamp("start", params.get("start"), end - since)
+    end = parse_timestamp("end", params.get("end"), now)
+    start = parse_timestamp("start", params.get("start"), min(end, now) - since)
     return start, end
+
+
+def parse_step_interval(params, start: int, end: int) -> int:
+    """Validate `step` as Loki does for every query_range (also log queries); return `interval` in ns (0: none)."""
+    raw = params.get("step")
+    if raw:
+        step = parse_seconds_or_duration("step", raw)
+    else:  # Loki's default: one point every (end - start) / 250, at least 1 s
+        step = max((end - start) // (250 * NS), 1) * NS
+    if step <= 0:
+        raise ParamError("zero or negative query resolution step widths are not accepted. "
+                         "Try a positive integer")
+    if (end - start) // step > 11_000:
+        raise ParamError("exceeded maximum resolution of 11,000 points per timeseries. "
+                         "Try decreasing the query resolution (?step=XX)")
+    interval = parse_seconds_or_duration("interval", params["interval"]) if params.get("interval") else 0
+    if interval < 0:
+        raise ParamError("interval must be >= 0")
+    return interval
 
 
 def parse_limit(params, default: int, maximum: int) -> int:

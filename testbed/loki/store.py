@@ -1,16 +1,29 @@
-"""In-memory log store: label set -> time-sorted entries, bounded in total lines (oldest timestamps dropped first)."""
+"""Log store of one tenant: label set -> time-sorted entries, bounded in total lines (oldest timestamps dropped
+first), optionally persisted to an append-only file so a restarted server keeps what it acknowledged.
+
+An entry is (unix ns, line, metadata) where metadata is the entry's structured metadata as a sorted tuple of
+(name, value) pairs (`()` when none): what was pushed plus `detected_level` (server.py adds it, as Loki 3 does).
+"""
 from __future__ import annotations
 
 import heapq
+import json
+import os
+import time
 from bisect import bisect_left, bisect_right
+from collections import deque
+from pathlib import Path
 from typing import Callable, Iterable
 
 from .logql import LogQuery
 
 LabelKey = tuple[tuple[str, str], ...]
+Meta = tuple[tuple[str, str], ...]
 Entry = tuple[int, str]  # (unix ns, line)
-# What subscribers receive for every accepted entry: (labels, key, ts, line)
-Pushed = tuple[dict[str, str], LabelKey, int, str]
+MetaEntry = tuple[int, str, Meta]
+RECENT_S = 2.0
+# What subscribers receive for every accepted entry: (labels, key, ts, line, metadata)
+Pushed = tuple[dict[str, str], LabelKey, int, str, Meta]
 
 
 def label_key(labels: dict[str, str]) -> LabelKey:
@@ -22,20 +35,22 @@ def labels_string(labels: dict[str, str]) -> str:
 
 
 class Stream:
-    __slots__ = ("labels", "key", "ts", "lines")
+    __slots__ = ("labels", "key", "ts", "lines", "meta")
 
     def __init__(self, labels: dict[str, str], key: LabelKey):
         self.labels = labels
         self.key = key
         self.ts: list[int] = []
         self.lines: list[str] = []
+        self.meta: list[Meta] = []
 
-    def add(self, ts: int, line: str) -> bool:
+    def add(self, ts: int, line: str, meta: Meta = ()) -> bool:
         """Insert keeping time order; an identical (ts, line) already present is ignored like Loki does."""
         n = len(self.ts)
         if n == 0 or ts > self.ts[-1]:
             self.ts.append(ts)
             self.lines.append(line)
+            self.meta.append(meta)
             return True
         lo = bisect_left(self.ts, ts)
         hi = bisect_right(self.ts, ts, lo)
@@ -43,42 +58,121 @@ class Stream:
             return False
         self.ts.insert(hi, ts)
         self.lines.insert(hi, line)
+        self.meta.insert(hi, meta)
         return True
 
 
 class Store:
-    def __init__(self, max_lines: int = 200_000):
+    def __init__(self, max_lines: int = 200_000, path: str | Path | None = None):
         if max_lines < 1:
             raise ValueError("max_lines must be >= 1")
         self.max_lines = max_lines
         self.streams: dict[LabelKey, Stream] = {}
         self.total = 0
-        self.received = 0  # accepted entries, ever
+        self.received = 0  # accepted entries, ever (this process)
         self.evicted = 0  # entries dropped to stay under max_lines
+        self.evicted_upto = -1  # the newest timestamp ever evicted (-1: none)
         self._subscribers: list[Callable[[list[Pushed]], None]] = []
+        self._recent: deque[tuple[float, list[Pushed]]] = deque()  # what arrived in the last RECENT_S seconds
+        self.path = Path(path) if path is not None else None
+        self._wal = None
+        self._wal_entries = 0
+        if self.path is not None:
+            self._load()
+
+    # --- persistence ---------------------------------------------------------------------------------------------
+    def _load(self) -> None:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            with open(self.path, "rb") as fh:
+                for raw in fh:
+                    try:
+                        rec = json.loads(raw)
+                        labels = rec["l"]
+                        entries = [(int(e[0]), e[1], tuple(tuple(p) for p in e[2]) if len(e) > 2 else ())
+                                   for e in rec["e"]]
+                    except (ValueError, KeyError, TypeError, IndexError):
+                        continue  # a torn last record (killed mid-write): the push was never acknowledged
+                    self._insert([(labels, entries)])
+                    self._wal_entries += len(entries)
+            self.received = 0
+        self._compact()
+
+    def _write(self, batch: list[tuple[dict[str, str], list[MetaEntry]]]) -> None:
+        if self._wal is None:
+            return
+        out = []
+        for labels, entries in batch:
+            if entries:
+                out.append(json.dumps({"l": labels, "e": [[ts, line, meta] if meta else [ts, line]
+                                                         for ts, line, meta in entries]}) + "\n")
+                self._wal_entries += len(entries)
+        if out:
+            self._wal.write("".join(out).encode())
+            self._wal.flush()  # in the kernel before we answer 204: survives the process being killed
+        if self._wal_entries > 2 * self.max_lines + 50_000:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Rewrite the file as exactly what is held now (evicted entries are gone for good)."""
+        assert self.path is not None
+        if self._wal is not None:
+            self._wal.close()
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            for s in self.streams.values():
+                for i in range(0, len(s.ts), 5000):
+                    chunk = [[t, ln, m] if m else [t, ln]
+                             for t, ln, m in zip(s.ts[i:i + 5000], s.lines[i:i + 5000], s.meta[i:i + 5000])]
+                    fh.write((json.dumps({"l": s.labels, "e": chunk}) + "\n").encode())
+        os.replace(tmp, self.path)
+        self._wal_entries = self.total
+        self._wal = open(self.path, "ab")
+
+    def close(self) -> None:
+        if self._wal is not None:
+            self._wal.close()
+            self._wal = None
 
     # --- writing -------------------------------------------------------------------------------------------------
-    def push(self, batch: Iterable[tuple[dict[str, str], Iterable[Entry]]]) -> int:
-        """Store (labels, entries) pairs; notify subscribers once with what was accepted. Returns accepted count."""
+    def push(self, batch: Iterable[tuple[dict[str, str], Iterable[tuple]]]) -> int:
+        """Store (labels, entries) pairs, entries being (ts, line) or (ts, line, metadata); persist and notify
+        subscribers once with what was accepted. Returns the accepted count."""
+        accepted, kept = self._insert(batch)
+        self._write(kept)
+        if accepted:
+            t = time.monotonic()
+            self._recent.append((t, accepted))
+            while self._recent and self._recent[0][0] < t - RECENT_S:
+                self._recent.popleft()
+            for cb in list(self._subscribers):
+                cb(accepted)
+        return len(accepted)
+
+    def _insert(self, batch) -> tuple[list[Pushed], list[tuple[dict[str, str], list[MetaEntry]]]]:
         accepted: list[Pushed] = []
+        kept: list[tuple[dict[str, str], list[MetaEntry]]] = []
         for labels, entries in batch:
             key = label_key(labels)
             stream = self.streams.get(key)
             if stream is None:
                 stream = self.streams[key] = Stream(dict(labels), key)
-            for ts, line in entries:
-                if stream.add(ts, line):
-                    accepted.append((stream.labels, key, ts, line))
+            mine: list[MetaEntry] = []
+            for e in entries:
+                ts, line = e[0], e[1]
+                meta: Meta = e[2] if len(e) > 2 else ()
+                if stream.add(ts, line, meta):
+                    accepted.append((stream.labels, key, ts, line, meta))
+                    mine.append((ts, line, meta))
+            kept.append((stream.labels, mine))
             if not stream.ts:
                 del self.streams[key]
         self.total += len(accepted)
         self.received += len(accepted)
         if self.total > self.max_lines:
             self._evict(self.total - self.max_lines)
-        if accepted:
-            for cb in list(self._subscribers):
-                cb(accepted)
-        return len(accepted)
+        return accepted, kept
 
     def _evict(self, n: int) -> None:
         heads = [(s.ts[0], s.key) for s in self.streams.values() if s.ts]
@@ -86,6 +180,7 @@ class Store:
         cut: dict[LabelKey, int] = {}
         for _ in range(n):
             ts, key = heapq.heappop(heads)
+            self.evicted_upto = max(self.evicted_upto, ts)
             i = cut.get(key, 0) + 1
             cut[key] = i
             s = self.streams[key]
@@ -95,10 +190,18 @@ class Store:
             s = self.streams[key]
             del s.ts[:i]
             del s.lines[:i]
+            del s.meta[:i]
             if not s.ts:
                 del self.streams[key]
         self.total -= n
         self.evicted += n
+
+    def recent(self, seconds: float) -> list[Pushed]:
+        """Entries accepted in the last `seconds` (at most RECENT_S), oldest first."""
+        if seconds <= 0:
+            return []
+        cutoff = time.monotonic() - min(seconds, RECENT_S)
+        return [p for t, batch in self._recent if t >= cutoff for p in batch]
 
     def subscribe(self, callback: Callable[[list[Pushed]], None]) -> Callable[[], None]:
         """Call `callback(entries)` synchronously after each push. Returns an unsubscribe function."""
@@ -122,29 +225,46 @@ class Store:
                 out.append(s)
         return sorted(out, key=lambda s: s.key)
 
-    def select(self, query: LogQuery, start: int, end: int, limit: int,
-               direction: str = "backward") -> list[tuple[dict[str, str], list[Entry]]]:
-        """Entries in [start, end) matching `query`; at most `limit` in total, the newest (backward) or oldest
-        (forward) across all streams. Each stream's values are in direction order."""
+    def select_meta(self, query: LogQuery, start: int, end: int, limit: int, direction: str = "backward",
+                    interval: int = 0) -> list[tuple[dict[str, str], int, str, Meta]]:
+        """Entries in [start, end) matching `query`, in direction order across all streams; at most `limit`, the
+        newest (backward) or oldest (forward). With `interval` (ns) > 0 an entry is only kept when it is at least
+        `interval` after (forward) / before (backward) the previously kept one, across streams (as Loki does)."""
         backward = direction == "backward"
-        picked: list[tuple[int, int, str]] = []  # (ts, stream index, line)
         streams = self.matching_streams(query, start, end)
-        for si, s in enumerate(streams):
+
+        def walk(si: int, s: Stream):
             lo, hi = bisect_left(s.ts, start), bisect_left(s.ts, end)
             idx = range(hi - 1, lo - 1, -1) if backward else range(lo, hi)
             got = 0
             for i in idx:
                 line = s.lines[i]
                 if query.matches_line(line):
-                    picked.append((s.ts[i], si, line))
+                    yield ((-s.ts[i] if backward else s.ts[i]), si, i)
                     got += 1
-                    if got >= limit:
-                        break
-        picked.sort(key=lambda e: (-e[0], e[1]) if backward else (e[0], e[1]))
-        grouped: dict[int, list[Entry]] = {}
-        for ts, si, line in picked[:limit]:
-            grouped.setdefault(si, []).append((ts, line))
-        return [(streams[si].labels, entries) for si, entries in sorted(grouped.items())]
+                    if got >= limit and not interval:
+                        return
+
+        out: list[tuple[dict[str, str], int, str, Meta]] = []
+        last: int | None = None
+        for key, si, i in heapq.merge(*(walk(si, s) for si, s in enumerate(streams))):
+            s = streams[si]
+            ts = s.ts[i]
+            if interval and last is not None and (ts < last + interval if not backward else ts > last - interval):
+                continue
+            out.append((s.labels, ts, s.lines[i], s.meta[i]))
+            last = ts
+            if len(out) >= limit:
+                break
+        return out
+
+    def select(self, query: LogQuery, start: int, end: int, limit: int,
+               direction: str = "backward") -> list[tuple[dict[str, str], list[Entry]]]:
+        """Like select_meta, grouped by stream (streams ordered by label set; values in direction order)."""
+        grouped: dict[LabelKey, tuple[dict[str, str], list[Entry]]] = {}
+        for labels, ts, line, _ in self.select_meta(query, start, end, limit, direction):
+            grouped.setdefault(label_key(labels), (labels, []))[1].append((ts, line))
+        return [grouped[k] for k in sorted(grouped)]
 
     def label_names(self, query: LogQuery | None, start: int, end: int) -> list[str]:
         return sorted({k for s in self.matching_streams(query, start, end) for k in s.labels})

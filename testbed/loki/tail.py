@@ -1,113 +1,139 @@
-"""`GET /loki/api/v1/tail`: WebSocket live tail with Loki's frame format.
+"""`GET /loki/api/v1/tail`: WebSocket live tail with Loki's frame format and delivery semantics.
 
-Frame: {"streams":[{"stream":{labels},"values":[["<ns>","<line>"],...]}],"dropped_entries":null}
-History (entries with ts >= start, the newest `limit`) is sent first in ascending order, then every matching entry
-pushed after the connection was accepted, exactly once. Subscription and history snapshot happen in one synchronous
-step, so nothing falls between them. At most 100 entries per frame (as Loki). With delay_for=N an entry is held N
-seconds after arrival and frames are sorted by timestamp, letting late pushes slot in.
+Frame: {"streams":[{"stream":{labels},"values":[["<ns>","<line>"]]}, ...]} -- one stream object per entry (the same
+label set may repeat in one frame), at most 100 entries per frame, "dropped_entries" only when non-empty.
+Like Loki's querier: history is the newest `limit` entries in [start, now); live entries are subscribed *before*
+the history is read, and entries that arrived in the last `overlap_s` seconds are replayed into the live side, so
+some entries can arrive twice (Loki opens the live tail before the history query). An entry is sent once
+now > its timestamp + delay_for (so future-timestamped entries wait for their time), in timestamp order of what is
+ready. A client more than 10,000 entries behind loses the excess (reported as dropped_entries). The server pings
+every second, closes with 1011 `reached tail max duration limit` after the max duration, 1011 with the error for
+query/limit errors (after the upgrade, as Loki does) and 1001 on shutdown.
 """
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import json
 import time
-from collections import deque
 
 from aiohttp import WSCloseCode, web
 
 from .logql import LogQuery
-from .store import Pushed, Store
+from .store import Meta, Pushed, Store
 
 MAX_PER_FRAME = 100
 MAX_DROPPED_REPORTED = 1000
 QUEUE_LIMIT = 10_000
 TICK = 0.05
+PING_EVERY = 1.0
+MAX_DURATION_REASON = "reached tail max duration limit"
 
 
 class Subscription:
-    """Collects matching pushed entries for one tail connection (bounded; overflow becomes dropped_entries)."""
+    """Matching entries waiting to be sent, as a heap by timestamp (bounded; overflow becomes dropped_entries)."""
 
     def __init__(self, query: LogQuery, delay_s: float):
         self.query = query
-        self.delay_s = delay_s
-        self.pending: deque[tuple[float, dict[str, str], int, str]] = deque()
+        self.delay_ns = int(delay_s * 1e9)
+        self.pending: list[tuple[int, int, dict[str, str], str, Meta]] = []
         self.dropped: list[dict] = []
         self.wakeup = asyncio.Event()
         self._label_ok: dict[tuple, bool] = {}
+        self._n = itertools.count()
 
     def offer(self, entries: list[Pushed]) -> None:
-        arrived = time.monotonic()
-        for labels, key, ts, line in entries:
+        for labels, key, ts, line, meta in entries:
             ok = self._label_ok.get(key)
             if ok is None:
                 ok = self._label_ok[key] = self.query.matches_labels(labels)
-            if not ok or not self.query.matches_line(line):
-                continue
-            if len(self.pending) >= QUEUE_LIMIT:
-                if len(self.dropped) < MAX_DROPPED_REPORTED:
-                    self.dropped.append({"labels": dict(labels), "timestamp": str(ts)})
-                continue
-            self.pending.append((arrived, labels, ts, line))
+            if ok and self.query.matches_line(line):
+                self.add(labels, ts, line, meta)
         self.wakeup.set()
 
-    def take_ready(self) -> list[tuple[dict[str, str], int, str]]:
-        cutoff = time.monotonic() - self.delay_s
+    def add(self, labels: dict[str, str], ts: int, line: str, meta: Meta) -> None:
+        if len(self.pending) >= QUEUE_LIMIT:
+            if len(self.dropped) < MAX_DROPPED_REPORTED:
+                self.dropped.append({"labels": dict(labels), "timestamp": str(ts)})
+            return
+        heapq.heappush(self.pending, (ts, next(self._n), labels, line, meta))
+
+    def take_ready(self, now_ns: int | None = None) -> list[tuple[dict[str, str], int, str, Meta]]:
+        """Entries with now > ts + delay_for, oldest first."""
+        cutoff = (time.time_ns() if now_ns is None else now_ns) - self.delay_ns
         out = []
-        while self.pending and self.pending[0][0] <= cutoff:
-            _, labels, ts, line = self.pending.popleft()
-            out.append((labels, ts, line))
-        out.sort(key=lambda e: e[1])
+        while self.pending and self.pending[0][0] < cutoff:
+            ts, _, labels, line, meta = heapq.heappop(self.pending)
+            out.append((labels, ts, line, meta))
         return out
 
 
-def frames(entries: list[tuple[dict[str, str], int, str]], dropped: list[dict] | None = None) -> list[str]:
-    """Encode time-ordered entries as Loki tail frames of at most MAX_PER_FRAME entries."""
+def frames(entries: list[tuple[dict[str, str], int, str, Meta]], dropped: list[dict] | None = None,
+           categorize: bool = False) -> list[str]:
+    """Encode ready entries as Loki tail frames: one stream object per entry, at most MAX_PER_FRAME per frame."""
     out = []
     for i in range(0, max(len(entries), 1), MAX_PER_FRAME):
         chunk = entries[i:i + MAX_PER_FRAME]
-        streams: dict[tuple, dict] = {}
-        for labels, ts, line in chunk:
-            key = tuple(sorted(labels.items()))
-            streams.setdefault(key, {"stream": dict(labels), "values": []})["values"].append([str(ts), line])
-        drop = dropped if (dropped and i == 0) else None
-        if chunk or drop:
-            out.append(json.dumps({"streams": list(streams.values()), "dropped_entries": drop}))
+        streams = []
+        for labels, ts, line, meta in chunk:
+            if categorize:
+                value = [str(ts), line, {"structuredMetadata": dict(meta)}] if meta else [str(ts), line]
+                streams.append({"stream": dict(labels), "values": [value]})
+            else:
+                streams.append({"stream": {**dict(meta), **labels} if meta else dict(labels),
+                                "values": [[str(ts), line]]})
+        frame: dict = {"streams": streams}
+        if dropped and i == 0:
+            frame["dropped_entries"] = dropped
+        if categorize:
+            frame["encodingFlags"] = ["categorize-labels"]
+        if chunk or (dropped and i == 0):
+            out.append(json.dumps(frame))
     return out
 
 
-async def serve_tail(request: web.Request, store: Store, query: LogQuery, start: int, limit: int,
-                     delay_s: float, max_duration_s: float, sockets: set) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=30.0)
+async def serve_tail(request: web.Request, store: Store, query: LogQuery | None, start: int, limit: int,
+                     delay_s: float, max_duration_s: float, sockets, *, error: str = "", categorize: bool = False,
+                     overlap_s: float = 0.5) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(autoping=True)
     await ws.prepare(request)
+    if error or query is None:
+        await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=_reason(error or "invalid query"))
+        return ws
     sub = Subscription(query, delay_s)
-    # snapshot + subscribe without an await in between: no gap, no duplicate
-    history = store.select(query, start, 2**63 - 1, limit, "backward")
-    unsubscribe = store.subscribe(sub.offer)
+    unsubscribe = store.subscribe(sub.offer)  # live first, as Loki: what arrives meanwhile may come twice
     sockets.add(ws)
-    backlog = sorted(((labels, ts, line) for labels, entries in history for ts, line in entries), key=lambda e: e[1])
+    now = time.time_ns()
+    for labels, ts, line, meta in store.select_meta(query, start, now, limit, "backward"):
+        sub.add(labels, ts, line, meta)
+    sub.offer([p for p in store.recent(overlap_s)])
 
     async def reader() -> None:
         async for _ in ws:  # we ignore client messages; the loop ends on close
             pass
 
     async def writer() -> None:
-        for frame in frames(backlog):
-            await ws.send_str(frame)
         deadline = time.monotonic() + max_duration_s
+        next_ping = time.monotonic() + PING_EVERY
         while not ws.closed:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                await ws.close(code=WSCloseCode.OK, message=b"reached tail max duration limit")
+            t = time.monotonic()
+            if t >= deadline:
+                await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=MAX_DURATION_REASON.encode())
                 return
-            try:
-                await asyncio.wait_for(sub.wakeup.wait(), timeout=min(TICK if sub.pending else 1.0, remaining))
-            except asyncio.TimeoutError:
-                pass
-            sub.wakeup.clear()
+            if t >= next_ping:
+                await ws.ping()
+                next_ping = t + PING_EVERY
             ready, dropped = sub.take_ready(), sub.dropped
             sub.dropped = []
-            for frame in frames(ready, dropped):
+            for frame in frames(ready, dropped, categorize):
                 await ws.send_str(frame)
+            sub.wakeup.clear()
+            wait = min(TICK if sub.pending else PING_EVERY, deadline - t, max(next_ping - t, 0.0))
+            try:
+                await asyncio.wait_for(sub.wakeup.wait(), timeout=max(wait, 0.0))
+            except asyncio.TimeoutError:
+                pass
 
     tasks = [asyncio.ensure_future(reader()), asyncio.ensure_future(writer())]
     try:
@@ -124,3 +150,9 @@ async def serve_tail(request: web.Request, store: Store, query: LogQuery, start:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+def _reason(msg: str) -> bytes:
+    """A WebSocket close reason is at most 123 bytes."""
+    b = msg.encode("utf-8", "replace")
+    return b if len(b) <= 123 else b[:120].decode("utf-8", "ignore").encode() + b"..."

@@ -216,7 +216,8 @@ async def test_loki_down_keeps_bounded_buffer_then_recovers(env):
         assert await pusher.push(c) is True
     assert pusher.sent == 100 and not pusher.buffer
     got = await query(env, '{app="a"}')
-    assert got[0]["stream"] == {"app": "a"}  # empty label values are not sent
+    # empty label values are not sent (service_name and detected_level are what Loki 3 adds)
+    assert got[0]["stream"] == {"app": "a", "service_name": "a", "detected_level": "unknown"}
     assert [v[1] for v in got[0]["values"]][-1] == "l50"  # the oldest 50 were the ones dropped
 
 

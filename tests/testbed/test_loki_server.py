@@ -11,15 +11,19 @@ from aiohttp.test_utils import TestServer
 
 from testbed.loki import Store, make_app
 from testbed.loki.params import ParamError, parse_timestamp
+from testbed.loki.server import _rfc
 
 S = 1_000_000_000
-T0 = 1_700_000_000 * S  # 2023-11-14T22:13:20Z
+T0 = int(time.time() // 1000 * 1000 - 2000) * S  # recent (Loki rejects entries older than 7 days), whole seconds
+T0S = T0 // S
 
 
 @pytest_asyncio.fixture
 async def loki():
     store = Store(max_lines=1000)
-    server = TestServer(make_app(store, tail_max_duration=30), host="127.0.0.1", port=0)
+    # label discovery and the tail's history/live overlap off: these tests check exact labels and deliveries
+    server = TestServer(make_app(store, tail_max_duration=30, discover=False, tail_overlap=0), host="127.0.0.1",
+                        port=0)
     await server.start_server()
     async with httpx.AsyncClient(base_url=str(server.make_url("")), timeout=5) as client:
         client.store = store
@@ -73,12 +77,12 @@ async def test_query_range_time_formats_and_filters(loki):
     await seed(loki)
     # RFC3339 start, float-seconds end, line filter
     r = await loki.get("/loki/api/v1/query_range", params={
-        "query": '{app="a"} |= "error"', "start": "2023-11-14T22:13:20Z", "end": "1700000010.0",
+        "query": '{app="a"} |= "error"', "start": _rfc(T0), "end": f"{T0S + 10}.0",
         "direction": "forward", "limit": "10"})
     assert [line for _, _, line in entries(r.json())] == ["a-line 1 error", "a-line 3 error"]
     # seconds (<= 10 digits)
     r = await loki.get("/loki/api/v1/query_range", params={
-        "query": '{app=~"a|b"} !~ "line [0-3]"', "start": "1700000000", "end": "1700000010"})
+        "query": '{app=~"a|b"} !~ "line [0-3]"', "start": str(T0S), "end": str(T0S + 10)})
     assert sorted(line for _, _, line in entries(r.json())) == ["a-line 4", "b-line 4"]
 
 
@@ -90,7 +94,8 @@ async def test_query_default_range_is_last_hour(loki):
     r = await loki.get("/loki/api/v1/query_range", params={"query": '{app="c"}', "since": "3h"})
     assert [line for _, _, line in entries(r.json())] == ["recent", "old"]
     r = await loki.get("/loki/api/v1/query", params={"query": '{app="c"}'})
-    assert [line for _, _, line in entries(r.json())] == ["recent"]
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/plain")
+    assert r.text.startswith("log queries are not supported as an instant query type")
 
 
 @pytest.mark.parametrize("params,fragment", [
@@ -107,8 +112,8 @@ async def test_query_default_range_is_last_hour(loki):
 async def test_query_range_errors(loki, params, fragment):
     r = await loki.get("/loki/api/v1/query_range", params=params)
     assert r.status_code == 400
-    body = r.json()
-    assert body["status"] == "error" and fragment in body["error"]
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert fragment in r.text
 
 
 @pytest.mark.parametrize("body,fragment", [
@@ -122,7 +127,7 @@ async def test_query_range_errors(loki, params, fragment):
 async def test_push_malformed_is_400_with_message(loki, body, fragment):
     r = await loki.post("/loki/api/v1/push", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 400
-    assert fragment in r.json()["error"]
+    assert fragment in r.text
     assert loki.store.total == 0
 
 
@@ -153,7 +158,7 @@ async def test_labels_and_values(loki):
     r = await loki.get("/loki/api/v1/label/namespace/values", params={"query": '{app="b"}'})
     assert r.json()["data"] == ["n2"]
     r = await loki.get("/loki/api/v1/label/app/values", params={"start": str(now + S)})
-    assert r.json()["data"] == []
+    assert r.json() == {"status": "success"}  # Loki omits `data` when nothing matches
     r = await loki.get("/loki/api/v1/series", params={"match[]": '{namespace=~"n.*"}'})
     assert r.json()["data"] == [{"app": "a", "namespace": "n1"}, {"app": "b", "namespace": "n2", "pod": "p"}]
 
@@ -171,35 +176,45 @@ async def _recv_json(ws, timeout=3.0):
     return json.loads(msg.data)
 
 
-async def test_tail_history_then_live_exactly_once(loki):
+def tail_entries(frames):
+    return [(tuple(sorted(st["stream"].items())), v[0], v[1]) for f in frames for st in f["streams"] for v in st["values"]]
+
+
+async def _frames(ws, first_timeout=3.0, idle=0.4, at_least=0.0):
+    """Frames until none came for `idle` s (and `at_least` s passed). Keep idle < 1 s: the server pings every
+    second, and aiohttp's receive(timeout) restarts its timeout after each ping it answers."""
+    t0 = time.monotonic()
+    frames = [await _recv_json(ws, first_timeout)]
+    while True:
+        try:
+            frames.append(await _recv_json(ws, timeout=idle))
+        except asyncio.TimeoutError:
+            if time.monotonic() - t0 >= at_least:
+                return frames
+
+
+async def test_tail_history_then_live_one_stream_object_per_entry(loki):
     now = time.time_ns()
     await push(loki, {"app": "t", "pod": "p1"},
                [(now - 3 * S, "old 1"), (now - 2 * S, "old 2 skip"), (now - S, "old 3")])
-    await push(loki, {"app": "other"}, [(now, "not for us")])
+    await push(loki, {"app": "other"}, [(now - S, "not for us")])
     url = str(loki.server.make_url("/loki/api/v1/tail"))
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(url, params={"query": '{app="t"} != "skip"', "limit": "10",
                                                    "start": str(now - 10 * S)}) as ws:
             first = await _recv_json(ws)
-            assert first == {"streams": [{"stream": {"app": "t", "pod": "p1"},
-                                          "values": [[str(now - 3 * S), "old 1"], [str(now - S), "old 3"]]}],
-                             "dropped_entries": None}
-            await push(loki, {"app": "t", "pod": "p2"}, [(now + S, "live 1"), (now + 2 * S, "live skip")])
-            await push(loki, {"app": "other"}, [(now + S, "still not for us")])
-            await push(loki, {"app": "t", "pod": "p1"}, [(now + S, "live 1")])  # exact duplicate of nothing: new stream
-            frames = [await _recv_json(ws)]
-            try:
-                while True:
-                    frames.append(await _recv_json(ws, timeout=0.4))
-            except asyncio.TimeoutError:
-                pass
-            got = sorted((tuple(sorted(s["stream"].items())), v[0], v[1])
-                         for f in frames for s in f["streams"] for v in s["values"])
-            assert got == [((("app", "t"), ("pod", "p1")), str(now + S), "live 1"),
-                           ((("app", "t"), ("pod", "p2")), str(now + S), "live 1")]
-            assert all(f["dropped_entries"] is None and set(f) == {"streams", "dropped_entries"} for f in frames)
-            # a re-push of an identical entry is deduplicated by the store and never re-sent
-            await push(loki, {"app": "t", "pod": "p2"}, [(now + S, "live 1")])
+            # point 1+2: one stream object per entry (labels repeat), no dropped_entries key
+            assert first == {"streams": [{"stream": {"app": "t", "pod": "p1"}, "values": [[str(now - 3 * S), "old 1"]]},
+                                         {"stream": {"app": "t", "pod": "p1"}, "values": [[str(now - S), "old 3"]]}]}
+            t = time.time_ns()
+            await push(loki, {"app": "t", "pod": "p2"}, [(t, "live 1"), (t + 1, "live skip")])
+            await push(loki, {"app": "other"}, [(t, "still not for us")])
+            await push(loki, {"app": "t", "pod": "p1"}, [(t, "live 1")])
+            frames = await _frames(ws)
+            assert sorted(tail_entries(frames)) == [((("app", "t"), ("pod", "p1")), str(t), "live 1"),
+                                                    ((("app", "t"), ("pod", "p2")), str(t), "live 1")]
+            assert all(set(f) == {"streams"} and all(len(st["values"]) == 1 for st in f["streams"]) for f in frames)
+            await push(loki, {"app": "t", "pod": "p2"}, [(t, "live 1")])  # deduplicated by the store
             with pytest.raises(asyncio.TimeoutError):
                 await ws.receive(timeout=0.4)
 
@@ -211,44 +226,151 @@ async def test_tail_limit_keeps_newest_history_and_orders_live(loki):
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(url, params={"query": '{app="t"}', "limit": "2"}) as ws:
             first = await _recv_json(ws)
-            assert [v[1] for v in first["streams"][0]["values"]] == ["h1", "h0"]
-            await push(loki, {"app": "t"}, [(now + 3 * S, "c"), (now + S, "a"), (now + 2 * S, "b")])
+            assert [st["values"][0][1] for st in first["streams"]] == ["h1", "h0"]
+            t = time.time_ns() - S
+            await push(loki, {"app": "t"}, [(t + 3, "c"), (t + 1, "a"), (t + 2, "b")])
             live = await _recv_json(ws)
-            assert [v[1] for v in live["streams"][0]["values"]] == ["a", "b", "c"]
+            assert [st["values"][0][1] for st in live["streams"]] == ["a", "b", "c"]
 
 
-async def test_tail_bad_query_is_http_400(loki):
-    r = await loki.get("/loki/api/v1/tail", params={"query": '{app="t"} | json'})
-    assert r.status_code == 400 and "not supported" in r.json()["error"]
+async def test_tail_parameter_errors_are_400_query_errors_close_1011(loki):
     r = await loki.get("/loki/api/v1/tail", params={"query": '{app="t"}', "delay_for": "6"})
-    assert r.status_code == 400 and "delay_for" in r.json()["error"]
+    assert r.status_code == 400 and r.text == "delay_for can't be greater than 5\n"
+    assert r.headers["content-type"].startswith("text/plain")
+    url = str(loki.server.make_url("/loki/api/v1/tail"))
+    async with aiohttp.ClientSession() as session:
+        for params, reason in (({"query": '{app="t"} | json'}, "not supported"),
+                               ({"query": '{app="t"'}, "parse error"),
+                               ({"query": '{app="t"}', "limit": "5001"}, "max entries limit")):
+            async with session.ws_connect(url, params=params) as ws:
+                msg = await ws.receive(timeout=3)
+                assert msg.type == aiohttp.WSMsgType.CLOSE and ws.close_code == 1011, msg
+                assert reason in msg.extra
+
+
+async def test_tail_too_many_tails_closes_1011():
+    store = Store()
+    server = TestServer(make_app(store, max_concurrent_tail_requests=2), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        url = str(server.make_url("/loki/api/v1/tail"))
+        async with aiohttp.ClientSession() as session:
+            a = await session.ws_connect(url, params={"query": '{app="a"}'})
+            b = await session.ws_connect(url, params={"query": '{app="a"}'})
+            await asyncio.sleep(0.1)
+            async with session.ws_connect(url, params={"query": '{app="a"}'}) as c:
+                msg = await c.receive(timeout=3)
+                assert c.close_code == 1011
+                assert msg.extra == "max concurrent tail requests limit exceeded, count > limit (3 > 2)"
+            await a.close()
+            await asyncio.sleep(0.1)
+            async with session.ws_connect(url, params={"query": '{app="a"}'}) as d:  # a slot is free again
+                with pytest.raises(asyncio.TimeoutError):
+                    await d.receive(timeout=0.3)
+            await b.close()
+    finally:
+        await server.close()
+
+
+async def test_tail_pings_every_second_and_closes_1011_at_max_duration():
+    store = Store()
+    server = TestServer(make_app(store, tail_max_duration=2.5), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = str(server.make_url("/loki/api/v1/tail"))
+            t0 = time.monotonic()
+            async with session.ws_connect(url, params={"query": '{app="d"}'}, autoping=False) as ws:
+                pings = 0
+                while True:
+                    msg = await ws.receive(timeout=5)
+                    if msg.type == aiohttp.WSMsgType.PING:
+                        pings += 1
+                        await ws.pong(msg.data)
+                        continue
+                    break
+                assert msg.type == aiohttp.WSMsgType.CLOSE
+                assert ws.close_code == 1011 and msg.extra == "reached tail max duration limit"
+        assert 2.3 < time.monotonic() - t0 < 4.5
+        assert pings >= 2
+    finally:
+        await server.close()
+
+
+async def test_tail_delay_for_holds_by_entry_timestamp_and_history_ends_now():
+    store = Store()
+    server = TestServer(make_app(store, tail_overlap=0), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        now = time.time_ns()
+        store.push([({"app": "d"}, [(now + 60 * S, "future, pushed before the tail")])])
+        async with aiohttp.ClientSession() as session:
+            url = str(server.make_url("/loki/api/v1/tail"))
+            async with session.ws_connect(url, params={"query": '{app="d"}', "delay_for": "1"}) as ws:
+                t0 = time.monotonic()
+                store.push([({"app": "d"}, [(time.time_ns(), "fresh")])])
+                store.push([({"app": "d"}, [(time.time_ns() - 10 * S, "old, pushed late")])])
+                store.push([({"app": "d"}, [(time.time_ns() + 2 * S, "two seconds ahead")])])
+                first = await _recv_json(ws)
+                assert [st["values"][0][1] for st in first["streams"]] == ["old, pushed late"]  # ts+1s already past
+                assert time.monotonic() - t0 < 0.5
+                second = await _recv_json(ws)
+                assert [st["values"][0][1] for st in second["streams"]] == ["fresh"]
+                assert 0.8 <= time.monotonic() - t0 < 2.0  # held until its timestamp + delay_for
+                third = await _recv_json(ws, timeout=5)
+                assert [st["values"][0][1] for st in third["streams"]] == ["two seconds ahead"]
+                assert time.monotonic() - t0 >= 2.8
+                with pytest.raises(asyncio.TimeoutError):  # the history window ended at now: not the +60 s entry
+                    await ws.receive(timeout=0.3)
+    finally:
+        await server.close()
+
+
+async def test_tail_may_deliver_recent_entries_twice_like_loki():
+    store = Store()
+    server = TestServer(make_app(store, tail_overlap=1.0), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        t = time.time_ns() - S
+        store.push([({"app": "o"}, [(t, "just before the tail opened")])])
+        async with aiohttp.ClientSession() as session:
+            url = str(server.make_url("/loki/api/v1/tail"))
+            async with session.ws_connect(url, params={"query": '{app="o"}'}) as ws:
+                got = tail_entries(await _frames(ws))
+        assert [e[2] for e in got] == ["just before the tail opened"] * 2  # history + live: de-duplicate
+    finally:
+        await server.close()
+
+
+async def test_tail_dropped_entries_only_when_non_empty(monkeypatch):
+    from testbed.loki import tail as tail_mod
+    monkeypatch.setattr(tail_mod, "QUEUE_LIMIT", 5)
+    store = Store()
+    server = TestServer(make_app(store, tail_overlap=0, discover=False), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = str(server.make_url("/loki/api/v1/tail"))
+            async with session.ws_connect(url, params={"query": '{app="x"}', "delay_for": "1"}) as ws:
+                t = time.time_ns()
+                store.push([({"app": "x"}, [(t + i, f"l{i}") for i in range(8)])])
+                frames = await _frames(ws, at_least=2.0)
+        assert len(tail_entries(frames)) == 5
+        dropped = [d for f in frames for d in f.get("dropped_entries") or []]
+        assert dropped == [{"labels": {"app": "x"}, "timestamp": str(t + i)} for i in range(5, 8)]
+        assert sum("dropped_entries" in f for f in frames) == 1
+    finally:
+        await server.close()
 
 
 def test_timestamp_formats():
-    assert parse_timestamp("t", "1700000000", 0) == T0
-    assert parse_timestamp("t", str(T0 + 5), 0) == T0 + 5
-    assert parse_timestamp("t", "1700000000.25", 0) == T0 + S // 4
-    assert parse_timestamp("t", "2023-11-14T23:13:20.000000007+01:00", 0) == T0 + 7
+    t0 = 1_700_000_000 * S
+    assert parse_timestamp("t", "1700000000", 0) == t0
+    assert parse_timestamp("t", str(t0 + 5), 0) == t0 + 5
+    assert parse_timestamp("t", "1700000000.25", 0) == t0 + S // 4
+    assert parse_timestamp("t", "2023-11-14T23:13:20.000000007+01:00", 0) == t0 + 7
     assert parse_timestamp("t", "", 42) == 42
     with pytest.raises(ParamError):
         parse_timestamp("t", "2023-13-40T00:00:00Z", 0)
 
 
-async def test_tail_closes_after_max_duration_and_honours_delay_for():
-    store = Store()
-    server = TestServer(make_app(store, tail_max_duration=1.6), host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            url = str(server.make_url("/loki/api/v1/tail"))
-            async with session.ws_connect(url, params={"query": '{app="d"}', "delay_for": "1"}) as ws:
-                t0 = time.monotonic()
-                store.push([({"app": "d"}, [(time.time_ns(), "late")])])
-                frame = await _recv_json(ws)
-                assert frame["streams"][0]["values"][0][1] == "late"
-                held = time.monotonic() - t0
-                msg = await ws.receive(timeout=3)
-                assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
-        assert held >= 0.9  # delay_for=1: held about a second after arrival
-    finally:
-        await server.close()
