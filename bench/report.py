@@ -7,6 +7,7 @@ Pure: no testbed, no tmux; statistics come from bench/stats.py.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -334,14 +335,37 @@ with etcd and KWOK on 127.0.0.1, see `testbed/`); no number is typed in. The raw
 """
 
 
+# benchmarks that run on their own and write their own section: (results glob, module with render(result, file))
+OWN_SECTIONS: tuple[tuple[str, str], ...] = (("drain-*.json", "bench.drain"), ("logs-*.json", "bench.logs"))
+
+
+def write_section(text: str, section: str) -> str:
+    """`text` with the `## Heading` section that `section` starts with replaced (or appended at the end)."""
+    heading = section.split("\n", 1)[0].strip()
+    m = re.search(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", text, re.M | re.S)
+    if m:
+        text = text[:m.start()] + section.rstrip("\n") + "\n\n" + text[m.end():]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    return text.rstrip("\n") + "\n"
+
+
+def with_own_sections(text: str, results_dir: Path = RESULTS) -> str:
+    """`text` plus the section of the newest result of each benchmark in OWN_SECTIONS (Drain, Logs)."""
+    import importlib
+    for pattern, module in OWN_SECTIONS:
+        runs = sorted(results_dir.glob(pattern))
+        if not runs:
+            continue
+        mod = importlib.import_module(module)
+        section = mod.render(json.loads(runs[-1].read_text()), str(runs[-1].relative_to(results_dir.parent.parent)))
+        text = write_section(text, section)
+    return text
+
+
 def with_drain_section(text: str, results_dir: Path = RESULTS) -> str:
-    """`text` plus the Drain section of the newest `bench.drain` result (that benchmark runs on its own)."""
-    runs = sorted(results_dir.glob("drain-*.json"))
-    if not runs:
-        return text
-    from bench import drain
-    section = drain.render(json.loads(runs[-1].read_text()), str(runs[-1].relative_to(results_dir.parent.parent)))
-    return text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+    """Kept for callers: the Drain section and every other OWN_SECTIONS one (see with_own_sections)."""
+    return with_own_sections(text, results_dir)
 
 
 def main() -> int:
