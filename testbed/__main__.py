@@ -1,4 +1,4 @@
-"""python -m testbed up | down | status | env | scale | incident | build"""
+"""python -m testbed up | down | status | env | scale | incident | logs | build"""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     p_in = sub.add_parser("incident", help="start an incident, or `incident clear`")
     p_in.add_argument("name", help="error-spike | latency-spike | crashloop | node-notready | pdb-blocks-drain | hpa-at-max | clear")
     p_in.add_argument("--target", help="service (or node for node-notready)")
+    p_lg = sub.add_parser("logs", help="log generator modes: status | seq on|off | burst | hostile")
+    p_lg.add_argument("action", choices=["status", "seq", "burst", "hostile"])
+    p_lg.add_argument("value", nargs="?", help="for seq: on | off")
+    p_lg.add_argument("--rate", type=float, default=60000, help="burst: lines per second")
+    p_lg.add_argument("--seconds", type=float, default=20, help="burst: how long")
+    p_lg.add_argument("--target", help="the EcoTrack service (burst: payment-service, hostile: notification-service)")
+    p_lg.add_argument("--wait", action="store_true", help="burst: wait until it ends and print the achieved rate")
     a = ap.parse_args(argv)
     try:
         if a.cmd == "up":
@@ -47,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         elif a.cmd == "scale":
             from . import scale
             scale.scale(a.nodes, a.pods)
+        elif a.cmd == "logs":
+            from . import logcmd
+            print(logcmd.run(a.action, rate=a.rate, seconds=a.seconds, target=a.target, wait=a.wait, value=a.value))
         elif a.cmd == "incident":
             from . import incidents
             print(incidents.run(a.name, a.target))

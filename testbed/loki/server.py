@@ -96,7 +96,8 @@ async def _params(request: web.Request) -> dict[str, str]:
 
 def detect_level(line: str) -> str:
     """Loki 3's detected_level (approximately): a JSON or logfmt level field, else keywords in the line."""
-    m = (_JSON_LEVEL.search(line) if line.startswith("{") else None) or _LOGFMT_LEVEL.search(line)
+    m = (_JSON_LEVEL.search(line) if line.startswith("{") else None) or (
+        _LOGFMT_LEVEL.search(line) if ("level=" in line or "lvl=" in line or "severity=" in line) else None)
     if m:
         v = m.group(m.lastindex or 1).lower()
         return {"warning": "warn", "err": "error", "eror": "error", "crit": "critical", "dbg": "debug",
@@ -183,11 +184,21 @@ def _parse_push(body: object, cfg: dict, now: int) -> tuple[list[tuple[dict[str,
                 labels["service_name"] = next((labels[k] for k in SERVICE_NAME_FROM if k in labels),
                                               "unknown_service")
             if not any(k in labels for k in ("level", "detected_level", *LEVEL_KEYS)):
-                ok = [(ts, line, meta if any(k == "detected_level" for k, _ in meta)
+                ok = [(ts, line, _LEVEL_META[detect_level(line)] if not meta else meta
+                       if any(k == "detected_level" for k, _ in meta)
                        else tuple(sorted(meta + (("detected_level", _meta_level(meta) or detect_level(line)),))))
                       for ts, line, meta in ok]
         batch.append((labels, ok))
     return batch, rejected
+
+
+class _LevelMeta(dict):
+    def __missing__(self, level: str) -> tuple:
+        self[level] = (("detected_level", level),)
+        return self[level]
+
+
+_LEVEL_META = _LevelMeta()
 
 
 def _meta_level(meta: tuple) -> str:
