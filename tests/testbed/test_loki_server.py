@@ -374,3 +374,159 @@ def test_timestamp_formats():
         parse_timestamp("t", "2023-13-40T00:00:00Z", 0)
 
 
+
+
+# --- real Loki's rules, one test per point of docs: /work/shared/research/loki-contract.md ---------------------------
+
+@pytest_asyncio.fixture
+async def real():
+    """Default settings: what `python -m testbed up` runs (label discovery on, auth off)."""
+    store = Store()
+    server = TestServer(make_app(store), host="127.0.0.1", port=0)
+    await server.start_server()
+    async with httpx.AsyncClient(base_url=str(server.make_url("")), timeout=5) as client:
+        client.store = store
+        yield client
+    await server.close()
+
+
+@pytest.mark.parametrize("headers,body,status,fragment", [
+    ({"Content-Type": "application/json"}, {"streams": [{"stream": {"a": "b"}, "values": [[1, "x"]]}]}, 400,
+     "timestamp must be a JSON string"),
+    ({"Content-Type": "text/plain"}, None, 400, "snappy protobuf"),
+    ({"Content-Type": "application/x-protobuf"}, None, 400, "snappy protobuf"),
+    ({}, None, 400, "mime: no media type"),
+])
+async def test_push_content_type_and_string_timestamps(real, headers, body, status, fragment):
+    body = body or {"streams": [{"stream": {"a": "b"}, "values": [[str(time.time_ns()), "x"]]}]}
+    r = await real.post("/loki/api/v1/push", content=json.dumps(body).encode(), headers=headers)
+    assert r.status_code == status and fragment in r.text
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert real.store.total == 0
+
+
+async def test_push_rejects_old_future_too_many_labels_and_long_lines_but_keeps_the_rest(real):
+    now = time.time_ns()
+    many = {f"l{i}": "v" for i in range(16)}
+    body = {"streams": [
+        {"stream": {"app": "v"}, "values": [[str(now - 8 * 86400 * S), "8 days old"], [str(now), "fine"],
+                                            [str(now + 11 * 60 * S), "11 min ahead"], [str(now + 1), "y" * 300_000],
+                                            [str(now + 5 * 60 * S), "5 min ahead is fine"]]},
+        {"stream": many, "values": [[str(now), "too many labels"]]},
+        {"stream": {"x": ""}, "values": [[str(now), "no labels left"]]}]}
+    r = await real.post("/loki/api/v1/push", json=body)
+    assert r.status_code == 400
+    assert "has timestamp too old" in r.text and "has timestamp too new" in r.text
+    assert "has 16 label names; limit 15" in r.text and "max entry size '262144' bytes exceeded" in r.text
+    assert "at least one label pair is required" in r.text
+    assert sorted(real.store.streams[next(iter(real.store.streams))].lines) == ["5 min ahead is fine", "fine"]
+    assert real.store.total == 2
+
+
+async def test_since_is_a_prometheus_duration_and_counts_back_from_now(real):
+    now = time.time_ns()
+    await push(real, {"app": "s"}, [(now - 90 * S, "90 s ago"), (now - 10 * S, "10 s ago")])
+    r = await real.get("/loki/api/v1/query_range", params={"query": '{app="s"}', "since": "3600"})
+    assert r.status_code == 400 and "could not parse 'since' parameter" in r.text
+    r = await real.get("/loki/api/v1/query_range", params={"query": '{app="s"}', "since": "1m",
+                                                          "end": str(now + 3600 * S)})
+    assert [v[1] for s in r.json()["data"]["result"] for v in s["values"]] == ["10 s ago"]  # start = now - 1m
+
+
+async def test_step_is_validated_and_interval_thins(real):
+    now = time.time_ns()
+    await push(real, {"app": "i"}, [(now - 10 * S + i * S // 2, f"e{i}") for i in range(10)])
+    base = {"query": '{app="i"}', "start": str(now - 11 * S), "end": str(now), "direction": "forward"}
+    r = await real.get("/loki/api/v1/query_range", params={**base, "start": str(now - 86400 * S), "step": "1"})
+    assert r.status_code == 400 and "exceeded maximum resolution of 11,000 points" in r.text
+    r = await real.get("/loki/api/v1/query_range", params={**base, "step": "0"})
+    assert r.status_code == 400 and "zero or negative query resolution step" in r.text
+    r = await real.get("/loki/api/v1/query_range", params={**base, "interval": "1s"})
+    assert [v[1] for s in r.json()["data"]["result"] for v in s["values"]] == ["e0", "e2", "e4", "e6", "e8"]
+
+
+async def test_stats_object_and_warnings_after_eviction():
+    store = Store(max_lines=3)
+    server = TestServer(make_app(store), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with httpx.AsyncClient(base_url=str(server.make_url("")), timeout=5) as c:
+            now = time.time_ns()
+            await push(c, {"app": "w"}, [(now - 5 * S + i, f"x{i}") for i in range(5)])
+            r = (await c.get("/loki/api/v1/query_range", params={"query": '{app="w"}', "since": "1m"})).json()
+            assert {"summary", "querier", "ingester", "cache"} <= set(r["data"]["stats"])
+            assert r["data"]["stats"]["summary"]["totalEntriesReturned"] == 3
+            assert "dropped older entries" in r["warnings"][0]
+    finally:
+        await server.close()
+
+
+async def test_service_name_detected_level_and_categorize_labels(real):
+    now = time.time_ns()
+    await push(real, {"app": "lv", "pod": "p"}, [(now - 3 * S, "2026 ERROR boom"), (now - 2 * S, "GET / 200 INFO"),
+                                                 (now - S, '{"level":"warn","message":"hm"}')])
+    r = await real.get("/loki/api/v1/query_range", params={"query": '{app="lv"}', "since": "1m"})
+    streams = {s["stream"]["detected_level"]: s for s in r.json()["data"]["result"]}
+    assert set(streams) == {"error", "info", "warn"}  # one pushed stream comes back as three
+    assert all(s["stream"]["service_name"] == "lv" for s in streams.values())
+    r = await real.get("/loki/api/v1/query_range", params={"query": '{app="lv"}', "since": "1m"},
+                       headers={"X-Loki-Response-Encoding-Flags": "categorize-labels"})
+    data = r.json()["data"]
+    assert data["encodingFlags"] == ["categorize-labels"]
+    [s] = data["result"]
+    assert s["stream"] == {"app": "lv", "pod": "p", "service_name": "lv"}
+    assert [v[2] for v in s["values"]] == [{"structuredMetadata": {"detected_level": lv}} for lv in
+                                           ("warn", "info", "error")]
+
+
+async def test_auth_enabled_needs_org_id_and_separates_tenants(tmp_path):
+    server = TestServer(make_app(auth_enabled=True, data_dir=tmp_path), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with httpx.AsyncClient(base_url=str(server.make_url("")), timeout=5) as c:
+            body = {"streams": [{"stream": {"app": "t"}, "values": [[str(time.time_ns()), "x"]]}]}
+            r = await c.post("/loki/api/v1/push", json=body)
+            assert r.status_code == 401 and r.text == "no org id\n"
+            r = await c.get("/loki/api/v1/query_range", params={"query": '{app="t"}'})
+            assert r.status_code == 401 and r.text == "no org id\n"
+            assert (await c.post("/loki/api/v1/push", json=body, headers={"X-Scope-OrgID": "team-a"})).status_code \
+                == 204
+            got = {}
+            for org in ("team-a", "team-b"):
+                r = await c.get("/loki/api/v1/query_range", params={"query": '{app="t"}'},
+                                headers={"X-Scope-OrgID": org})
+                got[org] = r.json()["data"]["result"]
+            assert got["team-a"] and got["team-b"] == []
+            r = await c.get("/loki/api/v1/tail", params={"query": '{app="t"}'})
+            assert r.status_code == 401
+            assert (await c.get("/ready")).status_code == 200
+    finally:
+        await server.close()
+    assert (tmp_path / "team-a.wal").exists()
+
+
+async def test_ready_is_503_until_the_delay_passed():
+    server = TestServer(make_app(ready_delay=0.6), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with httpx.AsyncClient(base_url=str(server.make_url("")), timeout=5) as c:
+            r = await c.get("/ready")
+            assert r.status_code == 503 and "not ready" in r.text
+            await asyncio.sleep(0.7)
+            assert (await c.get("/ready")).status_code == 200
+    finally:
+        await server.close()
+
+
+def test_persisted_store_reloads_and_survives_a_torn_record(tmp_path):
+    f = tmp_path / "fake.wal"
+    s = Store(path=f)
+    now = time.time_ns()
+    s.push([({"app": "p"}, [(now, "a"), (now + 1, "b", (("trace", "t1"),))])])
+    s.close()
+    with open(f, "ab") as fh:
+        fh.write(b'{"l": {"app": "p"}, "e": [[1, "torn')  # killed mid-write: never acknowledged
+    s2 = Store(path=f)
+    assert s2.total == 2 and s2.streams[(("app", "p"),)].meta[1] == (("trace", "t1"),)
+    s2.push([({"app": "p"}, [(now, "a")])])  # a re-push after a lost 204 is dropped as a duplicate
+    assert s2.total == 2
