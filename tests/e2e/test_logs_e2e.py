@@ -106,3 +106,31 @@ async def test_error_spike_preset_shows_the_target_errors_and_only_those(testbed
             assert "error" in screen.title_plain.lower()
     finally:
         await asyncio.to_thread(incidents.run, "clear", None)
+
+
+async def test_previous_container_logs_of_a_crashlooping_pod_open(testbed):
+    target = "notification-service"
+    app = make_app(testbed, load_config(str(testbed.ecotui_config)))
+    try:
+        await asyncio.to_thread(incidents.run, "crashloop", target)
+
+        def crashlooping() -> list[str]:
+            import json
+            pods = json.loads(testbed.kubectl("get", "pods", "-n", "ecotrack", "-l", f"app={target}",
+                                              "-o", "json").stdout)["items"]
+            return [p["metadata"]["name"] for p in pods
+                    if any(c.get("restartCount", 0) > 0 for c in p.get("status", {}).get("containerStatuses", []))]
+        async with app.run_test(size=(120, 40)) as pilot:
+            pod = (await wait(pilot, crashlooping, 60, "a restarted pod"))[0]
+            await wait(pilot, lambda: f"ecotrack/{pod}" in app.cockpit.tables["pods"].keys, 30, "pod listed")
+            await pilot.press(key("focus_pods"))
+            assert app.cockpit.tables["pods"].move_to_key(f"ecotrack/{pod}")
+            await pilot.press(key("logs_previous"))
+            screen = await wait(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen, 15, "log viewer")
+            assert screen.source.name == "kubernetes"          # Loki has no previous container
+            await wait(pilot, lambda: any("APPLICATION FAILED TO START" in ln.text for ln in lines(screen)), 15,
+                       "the crashed container's log")
+            assert all(ln.previous for ln in lines(screen))
+            await wait(pilot, lambda: screen.status().state.value == "done", 10, "a finite log")
+    finally:
+        await asyncio.to_thread(incidents.run, "clear", None)
