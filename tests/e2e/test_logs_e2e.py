@@ -134,3 +134,89 @@ async def test_previous_container_logs_of_a_crashlooping_pod_open(testbed):
             await wait(pilot, lambda: screen.status().state.value == "done", 10, "a finite log")
     finally:
         await asyncio.to_thread(incidents.run, "clear", None)
+
+
+BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+async def test_hostile_lines_render_inert_through_both_sources(testbed):
+    """`testbed logs hostile` writes escape sequences, controls, invalid UTF-8, bidi, zero-width and a 2 MiB line
+    into a pod's log and Loki: the viewer shows every marker, and nothing it draws carries a control."""
+    from testbed import hostile, logcmd
+    target = "notification-service"
+    app = make_app(testbed, load_config(str(testbed.ecotui_config)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_deployment_logs(pilot, app, target)
+        await wait(pilot, lambda: screen.status().state.value == "live", 20, "live")
+        info = await asyncio.to_thread(logcmd.run, "hostile", target=target)
+        expected = {hostile.marker_of(v) for v in hostile.LINES.values()} - {"HOSTILE-16"}  # too big for Loki
+        for name in ("loki", "kubernetes"):
+            if name == "kubernetes":
+                await pilot.press(KEYMAP.keys_for("logs_source")[0])
+                await wait(pilot, lambda: screen.source.name == "kubernetes", 15, "kubernetes")
+                expected |= {"HOSTILE-16"}            # the API server serves the 2 MiB line (cut for display)
+            got = await wait(pilot, lambda: expected <= {hostile.marker_of(ln.text) for ln in lines(screen)}
+                             and {hostile.marker_of(ln.text) for ln in lines(screen)}, 30, f"{name}: {info}")
+            assert expected <= got
+            # search for the markers so they are on screen, then check every drawn row
+            await pilot.press(KEYMAP.keys_for("logs_search")[0], *"HOSTILE", "enter")
+            for _ in range(len(expected)):
+                await pilot.pause(0.1)
+                strips = app.screen._compositor.render_strips()
+                for strip in strips:
+                    text = "".join(seg.text for seg in strip)
+                    assert not BAD.search(text), repr(text[:200])
+                    assert len(text) < 1000
+                await pilot.press(KEYMAP.keys_for("logs_search_next")[0])
+            huge = [ln for ln in lines(screen) if ln.text.startswith("HOSTILE-16")]
+            if name == "kubernetes":
+                assert huge and len(huge[0].text.encode()) >= hostile.HUGE_BYTES // 2   # kept whole-ish for save/copy
+            await pilot.press(key("back"))    # clears the search
+    # and the terminal was not asked to do anything: the app never wrote a title or clipboard sequence
+    assert "pwned" not in app.title
+
+
+def seqs(screen: LogScreen) -> list[int]:
+    out = []
+    for ln in lines(screen):
+        m = re.search(r" seq=(\d+)(?:\"\}|$)", ln.text)
+        if m:
+            out.append(int(m.group(1)))
+    return out
+
+
+@pytest.mark.disruptive
+async def test_killing_loki_mid_tail_loses_and_duplicates_nothing(testbed):
+    """Every generated line (numbered by the generator) appears exactly once across a SIGKILL + restart of the
+    Loki-API server while the viewer tails it."""
+    import os
+    import signal
+    from testbed import cluster, logcmd, procs
+    target = "order-service"
+    await asyncio.to_thread(logcmd.run, "seq", value="on")
+    app = make_app(testbed, load_config(str(testbed.ecotui_config)))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await open_deployment_logs(pilot, app, target)
+            await wait(pilot, lambda: screen.status().state.value == "live", 20, "live")
+            await wait(pilot, lambda: len(seqs(screen)) >= 20, 30, "numbered lines")
+            lo = min(s for s in seqs(screen) if s >= max(seqs(screen)) - 10)   # a tail-era line
+            pid = procs.pid_of("loki")
+            assert pid
+            os.kill(pid, signal.SIGKILL)
+            await wait(pilot, lambda: screen.status().state.value in ("reconnecting", "error"), 20, "drop seen")
+            await asyncio.sleep(3)                                          # lines keep coming meanwhile
+            await asyncio.to_thread(cluster.start_component, "loki")
+            await wait(pilot, lambda: screen.status().state.value == "live", 60, "live again")
+            mark = max(seqs(screen))
+            await wait(pilot, lambda: max(seqs(screen)) >= mark + 30, 60, "30 more lines after the restart")
+            hi = max(seqs(screen)) - 10                                     # leave the last second in flight
+            await asyncio.sleep(3)
+            got = [s for s in seqs(screen) if lo <= s <= hi]
+        dups = sorted({s for s in got if got.count(s) > 1})
+        missing = sorted(set(range(lo, hi + 1)) - set(got))
+        assert not dups and not missing, f"duplicated {dups[:10]}, missing {missing[:10]} of {lo}..{hi}"
+        assert hi - lo >= 40
+    finally:
+        await asyncio.to_thread(logcmd.run, "seq", value="off")
+        await asyncio.to_thread(cluster.ensure_up)
