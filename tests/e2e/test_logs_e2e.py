@@ -179,7 +179,7 @@ async def test_hostile_lines_render_inert_through_both_sources(testbed):
 def seqs(screen: LogScreen) -> list[int]:
     out = []
     for ln in lines(screen):
-        m = re.search(r" seq=(\d+)(?:\"\}|$)", ln.text)
+        m = re.search(r" seq=(\d+)(?=\"|$)", ln.text)   # plain lines end with it; JSON: end of "message"
         if m:
             out.append(int(m.group(1)))
     return out
