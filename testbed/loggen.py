@@ -436,7 +436,8 @@ class LogGen:
                 base = max(time.time_ns(), last_ts + 1)
                 secs, nanos0 = divmod(base, NS)
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-                head = f"{iso_ms(base)}  INFO 1 --- [{target}] [    burst-exec-1] c.e.{pkg[0]}.w.{ctrl:<34} : GET /api/burst/"
+                head = (f"{iso_ms(base)}  INFO 1 --- [{target}] [    burst-exec-1] c.e.{pkg[0]}.w.{ctrl:<34} : "
+                        "GET /api/burst/")
                 seq0 = self.seq.get(fname, 0)
                 file_parts, values = [], []
                 for i in range(due):

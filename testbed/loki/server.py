@@ -90,7 +90,7 @@ async def _params(request: web.Request) -> dict[str, str]:
     """Query string, merged with a urlencoded POST form (Loki accepts both for queries)."""
     out = dict(request.query)
     if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-        out.update(await request.post())
+        out.update({k: str(v) for k, v in (await request.post()).items()})
     return out
 
 
@@ -352,9 +352,9 @@ async def label_values(request: web.Request) -> web.Response:
 
 @_bad
 async def series(request: web.Request) -> web.Response:
-    matches = request.query.getall("match[]", [])
+    matches: list[str] = list(request.query.getall("match[]", []))
     if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-        matches += (await request.post()).getall("match[]", [])
+        matches += [str(m) for m in (await request.post()).getall("match[]", [])]
     if not matches:
         raise P.ParamError("match[] is required: at least one stream selector")
     start, end = P.parse_range(request.query, LABELS_SINCE_NS)
@@ -390,7 +390,8 @@ async def tail(request: web.Request) -> web.StreamResponse:
     except LogQLError as exc:
         error = str(exc)
     if not error and limit > cfg["max_entries_limit"]:
-        error = f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {cfg['max_entries_limit']})"
+        error = (f"max entries limit per query exceeded, limit > max_entries_limit "
+                 f"({limit} > {cfg['max_entries_limit']})")
     if not error and limit <= 0:
         error = "limit must be a positive value"
     t = tenant(request)

@@ -13,7 +13,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections import deque
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from .logql import LogQuery
 
@@ -75,7 +75,7 @@ class Store:
         self._subscribers: list[Callable[[list[Pushed]], None]] = []
         self._recent: deque[tuple[float, list[Pushed]]] = deque()  # what arrived in the last RECENT_S seconds
         self.path = Path(path) if path is not None else None
-        self._wal = None
+        self._wal: BinaryIO | None = None
         self._wal_entries = 0
         if self.path is not None:
             self._load()

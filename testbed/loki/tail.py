@@ -75,14 +75,14 @@ def frames(entries: list[tuple[dict[str, str], int, str, Meta]], dropped: list[d
     out = []
     for i in range(0, max(len(entries), 1), MAX_PER_FRAME):
         chunk = entries[i:i + MAX_PER_FRAME]
-        streams = []
+        streams: list[dict] = []
         for labels, ts, line, meta in chunk:
             if categorize:
                 value = [str(ts), line, {"structuredMetadata": dict(meta)}] if meta else [str(ts), line]
                 streams.append({"stream": dict(labels), "values": [value]})
             else:
-                streams.append({"stream": {**dict(meta), **labels} if meta else dict(labels),
-                                "values": [[str(ts), line]]})
+                merged: dict[str, str] = {**dict(meta), **labels} if meta else dict(labels)
+                streams.append({"stream": merged, "values": [[str(ts), line]]})
         frame: dict = {"streams": streams}
         if dropped and i == 0:
             frame["dropped_entries"] = dropped

@@ -177,7 +177,8 @@ async def _recv_json(ws, timeout=3.0):
 
 
 def tail_entries(frames):
-    return [(tuple(sorted(st["stream"].items())), v[0], v[1]) for f in frames for st in f["streams"] for v in st["values"]]
+    return [(tuple(sorted(st["stream"].items())), v[0], v[1])
+            for f in frames for st in f["streams"] for v in st["values"]]
 
 
 async def _frames(ws, first_timeout=3.0, idle=0.4, at_least=0.0):
