@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import ssl
 import sys
@@ -72,8 +73,8 @@ def components(bin_dir: Path, write: bool = True) -> list[Component]:
     code = _code_hash()
     kwok_yaml = yaml.safe_dump_all(kwokcfg.kwok_config(st, pki), sort_keys=False)
     for c in specs:
-        if c.argv[0] == py:          # our Python servers: their code
-            c.fingerprint = _hash(" ".join(c.argv), code)
+        if c.argv[0] == py:          # our Python servers: their code (`python` and `python3` are the same interpreter)
+            c.fingerprint = _hash(" ".join([os.path.realpath(py), *c.argv[1:]]), code)
         elif c.name == "kwok":       # its stages, logs and port-forward wiring
             c.fingerprint = _hash(" ".join(c.argv), kwok_yaml)
     return specs
