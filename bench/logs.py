@@ -75,6 +75,9 @@ def testbed_has_burst() -> bool:
     return p.returncode == 0 and "--rate" in p.stdout
 
 
+BURST_DONE = re.compile(r"([\d,]+) written, ([\d,]+) pushed; achieved ([\d,]+)/s over ([\d.]+) s")
+
+
 class Burst:
     """One bounded burst on the target service's log file (and Loki). `start()`, `running()`, `finish()`."""
 
@@ -86,8 +89,9 @@ class Burst:
 
     def argv(self) -> list[str]:
         if self.use_testbed:
+            # --wait: the CLI returns when the burst is over (without it, at once: the burst window was ~1 s)
             return [sys.executable, "-m", "testbed", "logs", "burst", "--rate", str(self.rate),
-                    "--seconds", str(self.seconds), "--target", self.pod["app"]]
+                    "--seconds", str(self.seconds), "--target", self.pod["app"], "--wait"]
         return [sys.executable, "-m", "bench.logs_gen", "--pod", f"{self.pod['namespace']}/{self.pod['name']}",
                 "--service", self.pod["app"], "--node", self.pod["node"], "--rate", str(self.rate),
                 "--seconds", str(self.seconds), "--loki", f"http://{ports.HOST}:{ports.LOKI}",
@@ -126,6 +130,10 @@ class Burst:
                 break
             except ValueError:
                 continue
+        m = BURST_DONE.search(so)  # `testbed logs burst --wait`: "… N written, N pushed; achieved N/s over S s"
+        if m:
+            out.update(lines=int(m[1].replace(",", "")), pushed=int(m[2].replace(",", "")),
+                       achieved=int(m[3].replace(",", "")), elapsed_s=float(m[4]))
         out.setdefault("lines", int(self.rate * self.seconds))
         if self.proc.returncode:
             out["stderr"] = se.strip()[-500:]
