@@ -8,6 +8,7 @@ import time
 import weakref
 from pathlib import Path
 
+import msgspec
 from aiohttp import WSCloseCode, web
 
 from . import params as P
@@ -213,6 +214,9 @@ def _rfc(ts: int) -> str:
     return datetime.datetime.fromtimestamp(secs, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
 
 
+_decode_json = msgspec.json.Decoder().decode
+
+
 async def push(request: web.Request) -> web.Response:
     try:
         tenant(request)
@@ -228,7 +232,10 @@ async def push(request: web.Request) -> web.Response:
                       "Content-Type: application/json")
     raw = await request.read()
     try:
-        body = json.loads(raw)
+        try:
+            body = _decode_json(raw)  # fast path; the stdlib (its messages, lone surrogates) for anything else
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(f"malformed push body: invalid JSON: {exc}")
     try:

@@ -15,6 +15,8 @@ from collections import deque
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
+import msgspec
+
 from .logql import LogQuery
 
 LabelKey = tuple[tuple[str, str], ...]
@@ -24,6 +26,18 @@ MetaEntry = tuple[int, str, Meta]
 RECENT_S = 2.0
 # What subscribers receive for every accepted entry: (labels, key, ts, line, metadata)
 Pushed = tuple[dict[str, str], LabelKey, int, str, Meta]
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _record(labels: dict[str, str], entries: list[list]) -> bytes:
+    """One WAL line: {"l": labels, "e": entries} + newline (msgspec; the stdlib for lone surrogates)."""
+    rec = {"l": labels, "e": entries}
+    try:
+        return _encode(rec) + b"\n"
+    except UnicodeEncodeError:
+        return (json.dumps(rec) + "\n").encode()
 
 
 def label_key(labels: dict[str, str]) -> LabelKey:
@@ -105,11 +119,10 @@ class Store:
         out = []
         for labels, entries in batch:
             if entries:
-                out.append(json.dumps({"l": labels, "e": [[ts, line, meta] if meta else [ts, line]
-                                                         for ts, line, meta in entries]}) + "\n")
+                out.append(_record(labels, [[ts, line, meta] if meta else [ts, line] for ts, line, meta in entries]))
                 self._wal_entries += len(entries)
         if out:
-            self._wal.write("".join(out).encode())
+            self._wal.write(b"".join(out))
             self._wal.flush()  # in the kernel before we answer 204: survives the process being killed
         if self._wal_entries > 2 * self.max_lines + 50_000:
             self._compact()
@@ -125,7 +138,7 @@ class Store:
                 for i in range(0, len(s.ts), 5000):
                     chunk = [[t, ln, m] if m else [t, ln]
                              for t, ln, m in zip(s.ts[i:i + 5000], s.lines[i:i + 5000], s.meta[i:i + 5000])]
-                    fh.write((json.dumps({"l": s.labels, "e": chunk}) + "\n").encode())
+                    fh.write(_record(s.labels, chunk))
         os.replace(tmp, self.path)
         self._wal_entries = self.total
         self._wal = open(self.path, "ab")
@@ -175,17 +188,27 @@ class Store:
         return accepted, kept
 
     def _evict(self, n: int) -> None:
+        """Drop the `n` entries with the oldest timestamps across streams (ties: by label set), a run per stream at
+        a time: the oldest head's entries up to the next stream's head are taken together."""
         heads = [(s.ts[0], s.key) for s in self.streams.values() if s.ts]
         heapq.heapify(heads)
         cut: dict[LabelKey, int] = {}
-        for _ in range(n):
+        left = n
+        while left > 0 and heads:
             ts, key = heapq.heappop(heads)
-            self.evicted_upto = max(self.evicted_upto, ts)
-            i = cut.get(key, 0) + 1
-            cut[key] = i
             s = self.streams[key]
-            if i < len(s.ts):
-                heapq.heappush(heads, (s.ts[i], key))
+            i = cut.get(key, 0)
+            if heads:  # entries of this stream before the next head (equal timestamps: label order decides)
+                nts, nkey = heads[0]
+                j = bisect_right(s.ts, nts, i) if key < nkey else bisect_left(s.ts, nts, i)
+                j = min(max(j, i + 1), i + left)
+            else:
+                j = min(len(s.ts), i + left)
+            self.evicted_upto = max(self.evicted_upto, s.ts[j - 1])
+            left -= j - i
+            cut[key] = j
+            if j < len(s.ts):
+                heapq.heappush(heads, (s.ts[j], key))
         for key, i in cut.items():
             s = self.streams[key]
             del s.ts[:i]
@@ -193,8 +216,8 @@ class Store:
             del s.meta[:i]
             if not s.ts:
                 del self.streams[key]
-        self.total -= n
-        self.evicted += n
+        self.total -= n - left
+        self.evicted += n - left
 
     def recent(self, seconds: float) -> list[Pushed]:
         """Entries accepted in the last `seconds` (at most RECENT_S), oldest first."""

@@ -18,7 +18,8 @@ import itertools
 import json
 import time
 
-from aiohttp import WSCloseCode, web
+import msgspec
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from .logql import LogQuery
 from .store import Meta, Pushed, Store
@@ -69,28 +70,76 @@ class Subscription:
         return out
 
 
+def _json(obj: object) -> bytes:
+    """JSON as UTF-8 bytes: msgspec (fast); the stdlib for what UTF-8 cannot carry (lone surrogates: \\udcXX)."""
+    try:
+        return _encode(obj)
+    except UnicodeEncodeError:
+        return json.dumps(obj).encode()
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+class FrameEncoder:
+    """Encodes ready entries as Loki tail frames (JSON text as UTF-8 bytes): one stream object per entry, at most
+    MAX_PER_FRAME per frame. The JSON of a stream object's labels is cached per (label set, metadata)."""
+
+    def __init__(self, categorize: bool = False) -> None:
+        self.categorize = categorize
+        self._streams: dict[tuple[int, Meta], tuple[dict[str, str], bytes]] = {}  # keeps the labels dict alive
+        self._metas: dict[Meta, bytes] = {}
+
+    def _stream(self, labels: dict[str, str], meta: Meta) -> bytes:
+        key = (id(labels), () if self.categorize else meta)
+        hit = self._streams.get(key)
+        if hit is None or hit[0] is not labels:
+            if len(self._streams) >= 4096:
+                self._streams.clear()
+            merged = dict(labels) if self.categorize or not meta else {**dict(meta), **labels}
+            hit = self._streams[key] = (labels, _json(merged))
+        return hit[1]
+
+    def _meta(self, meta: Meta) -> bytes:
+        hit = self._metas.get(meta)
+        if hit is None:
+            if len(self._metas) >= 4096:
+                self._metas.clear()
+            hit = self._metas[meta] = _json({"structuredMetadata": dict(meta)})
+        return hit
+
+    def frames(self, entries: list[tuple[dict[str, str], int, str, Meta]],
+               dropped: list[dict] | None = None) -> list[bytes]:
+        out = []
+        categorize = self.categorize
+        for i in range(0, max(len(entries), 1), MAX_PER_FRAME):
+            chunk = entries[i:i + MAX_PER_FRAME]
+            if not chunk and not (dropped and i == 0):
+                continue
+            parts = []
+            for labels, ts, line, meta in chunk:
+                try:
+                    text = _encode(line)
+                except UnicodeEncodeError:
+                    text = json.dumps(line).encode()
+                if categorize and meta:
+                    parts.append(b'{"stream":%s,"values":[["%d",%s,%s]]}' % (self._stream(labels, meta), ts, text,
+                                                                            self._meta(meta)))
+                else:
+                    parts.append(b'{"stream":%s,"values":[["%d",%s]]}' % (self._stream(labels, meta), ts, text))
+            frame = b'{"streams":[' + b",".join(parts) + b"]"
+            if dropped and i == 0:
+                frame += b',"dropped_entries":' + _json(dropped)
+            if categorize:
+                frame += b',"encodingFlags":["categorize-labels"]'
+            out.append(frame + b"}")
+        return out
+
+
 def frames(entries: list[tuple[dict[str, str], int, str, Meta]], dropped: list[dict] | None = None,
            categorize: bool = False) -> list[str]:
-    """Encode ready entries as Loki tail frames: one stream object per entry, at most MAX_PER_FRAME per frame."""
-    out = []
-    for i in range(0, max(len(entries), 1), MAX_PER_FRAME):
-        chunk = entries[i:i + MAX_PER_FRAME]
-        streams: list[dict] = []
-        for labels, ts, line, meta in chunk:
-            if categorize:
-                value = [str(ts), line, {"structuredMetadata": dict(meta)}] if meta else [str(ts), line]
-                streams.append({"stream": dict(labels), "values": [value]})
-            else:
-                merged: dict[str, str] = {**dict(meta), **labels} if meta else dict(labels)
-                streams.append({"stream": merged, "values": [[str(ts), line]]})
-        frame: dict = {"streams": streams}
-        if dropped and i == 0:
-            frame["dropped_entries"] = dropped
-        if categorize:
-            frame["encodingFlags"] = ["categorize-labels"]
-        if chunk or (dropped and i == 0):
-            out.append(json.dumps(frame))
-    return out
+    """Ready entries as Loki tail frames (str), see FrameEncoder."""
+    return [f.decode() for f in FrameEncoder(categorize).frames(entries, dropped)]
 
 
 async def serve_tail(request: web.Request, store: Store, query: LogQuery | None, start: int, limit: int,
@@ -113,6 +162,8 @@ async def serve_tail(request: web.Request, store: Store, query: LogQuery | None,
         async for _ in ws:  # we ignore client messages; the loop ends on close
             pass
 
+    encoder = FrameEncoder(categorize)
+
     async def writer() -> None:
         deadline = time.monotonic() + max_duration_s
         next_ping = time.monotonic() + PING_EVERY
@@ -126,8 +177,8 @@ async def serve_tail(request: web.Request, store: Store, query: LogQuery | None,
                 next_ping = t + PING_EVERY
             ready, dropped = sub.take_ready(), sub.dropped
             sub.dropped = []
-            for frame in frames(ready, dropped, categorize):
-                await ws.send_str(frame)
+            for frame in encoder.frames(ready, dropped):
+                await ws.send_frame(frame, WSMsgType.TEXT)  # JSON text, valid UTF-8
             sub.wakeup.clear()
             wait = min(TICK if sub.pending else PING_EVERY, deadline - t, max(next_ping - t, 0.0))
             try:
