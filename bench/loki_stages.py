@@ -40,6 +40,7 @@ class _S(msgspec.Struct):
 
 class _F(msgspec.Struct):
     streams: list[_S] | None = None
+    dropped_entries: list[dict] | None = None
 
 NS = 1_000_000_000
 LABELS = {"namespace": "bench", "app": "stage-svc", "pod": "stage-svc-0", "container": "stage-svc"}
@@ -97,6 +98,7 @@ async def wait_ready(url: str) -> None:
 class Counter:
     def __init__(self) -> None:
         self.n = 0
+        self.dropped = 0  # dropped_entries reported to the raw client
         self.seqs: list[int] = []
         self.first_t = 0.0
         self.last_t = 0.0
@@ -127,6 +129,7 @@ async def consume_raw(url: str, start_ns: int, c: Counter, stop: asyncio.Event) 
                 continue
             f = dec(data)
             c.add_texts(v[1] for s in f.streams or () for v in s.values)
+            c.dropped += len(f.dropped_entries or ())
 
 
 async def consume_source(url: str, start_ns: int, c: Counter, stop: asyncio.Event, to_buffer: bool) -> None:
@@ -207,7 +210,7 @@ async def main_async(a: argparse.Namespace) -> dict:
                "consumer_cpu_pct": round(100 * (me1 - me0) / win, 1)}
         if task is not None:
             seqs = c.seqs
-            res.update(received=c.n, rate_in_window=round((n1 - n0) / win),
+            res.update(received=c.n, dropped_reported=c.dropped, rate_in_window=round((n1 - n0) / win),
                        rate_to_drained=round(c.n / max(1e-9, (c.last_t or t1) - t0)),
                        drained_after_s=round(max(0.0, (c.last_t or t1) - t1), 2),
                        distinct=len(set(seqs)), duplicates=len(seqs) - len(set(seqs)),

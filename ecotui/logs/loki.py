@@ -19,6 +19,7 @@ recovered (Loki offers nothing to find it); de-duplication covers `dedup_window_
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,40 +39,63 @@ __all__ = ["LokiClient", "LokiConfig", "LokiError", "LokiQueryError", "LokiSourc
 
 
 class _Dedup:
-    """Keys (stream, ts, line) of the newest `window_ns` of timestamps, at most `max_keys` of them."""
+    """Keys (stream, ts, line) of the newest `window_ns` of timestamps, at most `max_keys` of them (when over, the
+    oldest timestamps are forgotten first, down to 3/4 of it)."""
 
     def __init__(self, window_ns: int, max_keys: int = 50_000) -> None:
         self.window_ns = window_ns
         self.max_keys = max_keys
         self.by_ts: dict[int, set[tuple[str, str]]] = {}
+        self._order: list[int] = []   # a min-heap of the timestamps in by_ts
         self.count = 0
         self.newest = 0
 
     def add(self, ln: LogLine) -> bool:
         """True when the line was not seen before (and remembers it)."""
-        keys = self.by_ts.get(ln.ts_ns)
-        key = (ln.stream, ln.text)
-        if keys is None:
-            keys = self.by_ts[ln.ts_ns] = set()
-        elif key in keys:
-            return False
-        keys.add(key)
-        self.count += 1
-        if ln.ts_ns > self.newest:
-            self.newest = ln.ts_ns
-        if self.count > self.max_keys or (self.count & 4095) == 0:
-            self._prune()
-        return True
+        return bool(self.new_of([ln]))
+
+    def new_of(self, lines: Sequence[LogLine]) -> list[LogLine]:
+        """The lines not seen before, in order (markers always pass); remembers those that are log lines."""
+        by_ts = self.by_ts
+        order = self._order
+        out: list[LogLine] = []
+        newest = self.newest
+        n = 0
+        line_kind = Kind.LINE
+        for ln in lines:
+            if ln.kind is not line_kind:
+                out.append(ln)
+                continue
+            ts = ln.ts_ns
+            keys = by_ts.get(ts)
+            key = (ln.stream, ln.text)
+            if keys is None:
+                by_ts[ts] = {key}
+                heapq.heappush(order, ts)
+            elif key in keys:
+                continue
+            else:
+                keys.add(key)
+            n += 1
+            if ts > newest:
+                newest = ts
+            out.append(ln)
+        self.newest = newest
+        if n:
+            before = self.count
+            self.count += n
+            if self.count > self.max_keys or (before >> 12) != (self.count >> 12):
+                self._prune()
+        return out
 
     def _prune(self) -> None:
+        by_ts, order = self.by_ts, self._order
         floor = self.newest - self.window_ns
-        for ts in [t for t in self.by_ts if t < floor]:
-            self.count -= len(self.by_ts.pop(ts))
+        while order and order[0] < floor:
+            self.count -= len(by_ts.pop(heapq.heappop(order)))
         if self.count > self.max_keys:
-            for ts in sorted(self.by_ts):
-                self.count -= len(self.by_ts.pop(ts))
-                if self.count <= self.max_keys * 3 // 4:
-                    break
+            while order and self.count > self.max_keys * 3 // 4:
+                self.count -= len(by_ts.pop(heapq.heappop(order)))
 
 
 @dataclass
@@ -129,15 +153,15 @@ class LokiSource:
     def _deliver(self, lines: Sequence[LogLine]) -> int:
         """De-duplicate, send in batches; returns how many were new."""
         assert self._sink is not None
-        new: list[LogLine] = []
-        for ln in lines:
-            if ln.kind is not Kind.LINE or self._dedup.add(ln):
-                new.append(ln)
-                if ln.kind is Kind.LINE and ln.ts_ns > self.watermark:
-                    self.watermark = ln.ts_ns
+        new = self._dedup.new_of(lines)
+        if not new:
+            return 0
+        if self._dedup.newest > self.watermark:  # the newest timestamp of a line delivered
+            self.watermark = self._dedup.newest
         for i in range(0, len(new), self.batch_size):
             self._sink(new[i:i + self.batch_size])
-        return sum(1 for ln in new if ln.kind is Kind.LINE)
+        line = Kind.LINE
+        return sum(1 for ln in new if ln.kind is line)
 
     async def _fill(self, start_ns: int, end_ns: int, limit: int) -> int:
         """Lines in [start_ns, end_ns), newest `limit` of them, delivered oldest first. A GAP marker first
@@ -254,7 +278,8 @@ class LokiSource:
             if left <= 0:
                 return _Closed(1000, "renew", renew=True)
             try:
-                data = await asyncio.wait_for(ws.recv(), left)
+                async with asyncio.timeout(left):  # no task per frame (wait_for makes one)
+                    data = await ws.recv()
             except TimeoutError:
                 return _Closed(1000, "renew", renew=True)
             except websockets.ConnectionClosed as e:

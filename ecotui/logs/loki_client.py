@@ -111,7 +111,7 @@ class LokiConfig:
 # ---- wire structs -------------------------------------------------------------------------------------------
 
 class _Stream(msgspec.Struct):
-    stream: dict[str, str] = {}
+    stream: msgspec.Raw = msgspec.Raw(b"{}")  # the label set's JSON: decoded once per distinct set (_Labels)
     values: list[list[str | dict[str, Any]]] = []
 
 
@@ -138,6 +138,7 @@ class _Response(msgspec.Struct):
 _decode_frame = msgspec.json.Decoder(_Frame).decode
 _decode_response = msgspec.json.Decoder(_Response).decode
 _decode_streams = msgspec.json.Decoder(list[_Stream]).decode
+_decode_labels = msgspec.json.Decoder(dict[str, str]).decode
 
 
 class _Labels:
@@ -145,7 +146,19 @@ class _Labels:
 
     def __init__(self, cap: int = 20_000) -> None:
         self._cache: dict[tuple[tuple[str, str], ...], tuple[str, str, str, str]] = {}
+        self._by_raw: dict[bytes, tuple[str, str, str, str]] = {}
         self._cap = cap
+
+    def get_raw(self, raw: msgspec.Raw) -> tuple[str, str, str, str]:
+        """By the label set's JSON text (a tail repeats the same bytes for every entry); raises
+        msgspec.DecodeError when it is not an object of strings."""
+        text = bytes(raw)
+        hit = self._by_raw.get(text)
+        if hit is None:
+            if len(self._by_raw) >= self._cap:
+                self._by_raw.clear()
+            hit = self._by_raw[text] = self.get(_decode_labels(text))
+        return hit
 
     def get(self, labels: Mapping[str, str]) -> tuple[str, str, str, str]:
         key = tuple(sorted(labels.items()))
@@ -163,9 +176,11 @@ _LABELS = _Labels()
 
 
 def _lines(streams: list[_Stream] | None) -> list[LogLine]:
+    """Raises msgspec.DecodeError when a stream's labels are not an object of strings."""
     out: list[LogLine] = []
+    labels = _LABELS.get_raw
     for s in streams or ():
-        stream, pod, container, namespace = _LABELS.get(s.stream)
+        stream, pod, container, namespace = labels(s.stream)
         for v in s.values:
             if len(v) < 2 or not isinstance(v[0], str) or not isinstance(v[1], str):
                 continue  # malformed entry: skipped (2- and 3-element values are both fine)
@@ -181,9 +196,9 @@ def decode_tail_frame(data: str | bytes) -> tuple[list[LogLine], list[tuple[str,
     """One tail message → (lines in timestamp order, dropped entries as (stream, ts)). Raises LokiError."""
     try:
         frame = _decode_frame(data)
+        lines = _lines(frame.streams)
     except msgspec.DecodeError as e:
         raise LokiError(f"loki tail: malformed message ({one_line(str(e), 120)})") from None
-    lines = _lines(frame.streams)
     lines.sort(key=lambda ln: ln.ts_ns)
     dropped: list[tuple[str, int]] = []
     for d in frame.dropped_entries or ():
@@ -315,9 +330,9 @@ class LokiClient:
                 raise LokiQueryError(f"loki query: a {body.data.resultType or 'non-log'} query cannot be shown "
                                      "as log lines", "use a log query (a stream selector and line filters)")
             streams = _decode_streams(body.data.result)
+            lines = _lines(streams)
         except msgspec.DecodeError as e:
             raise LokiError(f"loki query: malformed response ({one_line(str(e), 120)})") from None
-        lines = _lines(streams)
         lines.sort(key=lambda ln: ln.ts_ns, reverse=direction == "backward")
         return lines
 

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import msgspec
+
 NS = 1_000_000_000
 
 
@@ -15,15 +17,17 @@ class Kind(enum.Enum):
     INFO = "info"      # a marker from ecotui itself (reconnected, source switched, pod added/removed)
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
+class LogLine(msgspec.Struct, frozen=True, gc=False):
     """One line as received. `text` is the raw text (decoded with errors="replace"; NOT safe to display:
     the UI shows `ecotui.logs.sanitize.display(text)`; save and copy use `text`, whole).
 
     `ts_ns` is the source's timestamp (Loki entry time; Kubernetes `timestamps=true` prefix), 0 if unknown.
     `stream` names where it came from and is stable for a stream: Loki → the label set rendered as
     `{a="1",b="2"}` (sorted); Kubernetes → "namespace/pod/container". `pod`, `container`, `namespace` are
-    filled when known (Loki: from labels of those names). `previous` marks lines of a previous container."""
+    filled when known (Loki: from labels of those names). `previous` marks lines of a previous container.
+
+    A frozen msgspec Struct (immutable, hashable, compared by value like the frozen dataclass it was): built in C,
+    ~10x cheaper per line than a frozen dataclass, and not tracked by the cyclic GC (it holds no containers)."""
 
     ts_ns: int
     text: str
