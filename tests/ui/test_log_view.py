@@ -303,6 +303,7 @@ async def test_title_shows_source_state_rate_counts(tmp_path):
         assert second.startswith('user-service · {namespace="ecotrack",app="user-service"}')
         src.set_status(SourceState.LIVE)
         await settle(pilot)
+        s.show_title(force=True)      # (the title is redrawn at most a few times a second: don't race it)
         assert s.title_plain.startswith(" loki  live │")
 
 
