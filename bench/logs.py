@@ -86,6 +86,8 @@ class Burst:
         self.proc: subprocess.Popen[str] | None = None
         self.t0 = self.t1 = 0.0
         self.out: dict[str, Any] = {}
+        self.w0 = 0.0
+        self.window: tuple[float, float] | None = None  # (start, end) of the burst itself, monotonic, when known
 
     def argv(self) -> list[str]:
         if self.use_testbed:
@@ -100,6 +102,7 @@ class Burst:
     def start(self) -> float:
         self.proc = subprocess.Popen(self.argv(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.t0 = time.monotonic()
+        self.w0 = time.time()
         return self.t0
 
     def running(self) -> bool:
@@ -135,6 +138,16 @@ class Burst:
             out.update(lines=int(m[1].replace(",", "")), pushed=int(m[2].replace(",", "")),
                        achieved=int(m[3].replace(",", "")), elapsed_s=float(m[4]))
         out.setdefault("lines", int(self.rate * self.seconds))
+        if self.use_testbed:  # the generator's own window (the CLI adds its start-up and ~1 s status polling)
+            try:
+                st = json.loads((paths.state_dir() / "loggen-status.json").read_text()).get("burst") or {}
+                if st.get("state") == "done" and st.get("elapsed_s"):
+                    g0 = self.t0 + (float(st["started"]) - self.w0)
+                    if self.t0 - 1 <= g0 <= self.t1:
+                        self.window = (g0, g0 + float(st["elapsed_s"]))
+                        out["window_from"] = "generator status (started, elapsed_s)"
+            except (OSError, ValueError, TypeError, KeyError):
+                pass
         if self.proc.returncode:
             out["stderr"] = se.strip()[-500:]
         self.out = out
@@ -248,7 +261,7 @@ def run_ecotui(env: BenchEnv, source: str, pod: dict[str, str], burst: Burst) ->
         drv.keys_while(burst.running, burst.seconds + 60)
         gen_cpu = procstat.cpu_seconds([gen_pid]) if procstat.alive(gen_pid) else None
         b = burst.finish()
-        t_end = burst.t1
+        t_start, t_end = burst.window or (t_start, burst.t1)
         if drv.r0 is not None or lt.cursor_rows(drv.capture().lines, 2, HEIGHT - 2, ignore):
             drv.resync()                           # follow again for the drain (display lag)
         moved = _drain(drv.d.last_received, 3.0, 30.0, lambda x: drv.idle(x))
@@ -323,7 +336,7 @@ def run_kubectl(env: BenchEnv, pod: dict[str, str], burst: Burst) -> dict[str, A
                     break
                 step(0.2)
             b = burst.finish()
-            t_end = burst.t1
+            t_start, t_end = burst.window or (t_start, burst.t1)
             moved = _drain(wchar, 3.0, 30.0, step)
             cpu = procstat.cpu_seconds([p.pid]) - c0
         finally:
@@ -369,7 +382,7 @@ def run_k9s(env: BenchEnv, pod: dict[str, str], burst: Burst) -> dict[str, Any]:
                 break
             drv.idle(0.1)
         b = burst.finish()
-        t_end = burst.t1
+        t_start, t_end = burst.window or (t_start, burst.t1)
         seq_of = lambda: drv.d.seqs[-1][1] if drv.d.seqs else -1  # noqa: E731
         moved = _drain(seq_of, 5.0, 30.0, lambda x: drv.idle(x))
         cpu = procstat.cpu_seconds(pids) - c0
