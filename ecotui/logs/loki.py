@@ -38,6 +38,9 @@ __all__ = ["LokiClient", "LokiConfig", "LokiError", "LokiQueryError", "LokiSourc
            "selection_query"]
 
 
+DROPPED_REPORT_CAP = 1000   # Loki's querier reports at most this many dropped entries in one tail response
+
+
 class _Dedup:
     """Keys (stream, ts, line) of the newest `window_ns` of timestamps, at most `max_keys` of them (when over, the
     oldest timestamps are forgotten first, down to 3/4 of it)."""
@@ -300,6 +303,10 @@ class LokiSource:
     async def _refill_dropped(self, dropped: list[tuple[str, int]]) -> None:
         lo = min(ts for _, ts in dropped)
         hi = max(ts for _, ts in dropped)
+        if len(dropped) >= DROPPED_REPORT_CAP:
+            # Loki reports at most 1,000 dropped entries per response: more were lost after the last one
+            # reported, up to what the tail sends next — refill up to now (the de-dup drops the overlap)
+            hi = max(hi, self._now_ns())
         try:
             n = await self._fill(lo, hi + 1, self.gap_fill_limit)
             text = (f"Loki dropped {len(dropped)} entries between {fmt_ts(lo)} and {fmt_ts(hi)} (slow client); "

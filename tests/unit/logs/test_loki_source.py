@@ -170,6 +170,21 @@ async def test_dropped_entries_give_a_gap_marker_and_are_refilled(loki):
     await run.stop()
 
 
+async def test_a_capped_drop_report_refills_up_to_now(loki):
+    """Loki reports at most 1,000 dropped entries per response: what was lost after the last reported one is
+    refilled too (up to now), not silently skipped."""
+    feed = Feed(loki)
+    t = time.time_ns() - 5 * NS
+    for i in range(1003):
+        feed.push(live=False, ts=t + i)
+    dropped = {"streams": [], "dropped_entries": [{"labels": A, "timestamp": str(t + i)} for i in range(1000)]}
+    loki.tail_specs = [TailSpec(frames=[dropped], history=False)]
+    run = start(loki, since_s=1)   # the backfill (last second) does not reach them: only the refill can
+    await until(lambda: run.kinds(Kind.GAP) and len(run.lines()) >= 1003, timeout=10)
+    assert run.lines() == feed.texts          # the 3 unreported ones too, each once
+    await run.stop()
+
+
 async def test_renewal_before_tail_max_duration_loses_and_repeats_nothing(loki):
     feed = Feed(loki)
     loki.query_delay_s = 0.05  # the fill is slow while the new tail already sends
