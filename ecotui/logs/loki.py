@@ -13,8 +13,9 @@ Guarantees (against REAL Loki, whose tail is best-effort: /work/shared/research/
   reason), after `fast_retries` tries every `slow_retry_s` (`ERROR` with the reason and "retrying every N s"),
   and after `give_up_s` of continuous failure it stops (`ERROR`, "gave up"). A refused query, rejected
   credentials or a wrong URL stop at once with `ERROR`.
-Limits: an entry that reaches Loki with a timestamp older than the last one seen while the tail is down is not
-recovered (Loki offers nothing to find it); de-duplication covers `dedup_window_s` of timestamps.
+Limits: each (re)opened tail's gap fill starts `REFILL_LOOKBACK_S` (10 s) before the last line seen, so an entry
+that reaches Loki late with an older timestamp (a retried push) is recovered only within those 10 s; de-duplication
+covers `dedup_window_s` of timestamps.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ __all__ = ["LokiClient", "LokiConfig", "LokiError", "LokiQueryError", "LokiSourc
            "selection_query"]
 
 
+REFILL_LOOKBACK_S = 10.0    # a (re)opened tail's gap fill starts this long before the last line seen
 DROPPED_REPORT_CAP = 1000   # Loki's querier reports at most this many dropped entries in one tail response
 
 
@@ -224,7 +226,10 @@ class LokiSource:
             opened = time.monotonic()
             recovered = 0
             try:
-                recovered = await self._fill(resume_from, opened_ns + 1, self.gap_fill_limit)
+                # from a little before the last line seen: an entry that reached Loki late (a client's retried
+                # push) can carry an older timestamp than what the tail already sent; the de-dup drops repeats
+                lookback = min(int(REFILL_LOOKBACK_S * NS), self._dedup.window_ns // 2)
+                recovered = await self._fill(max(resume_from - lookback, 0), opened_ns + 1, self.gap_fill_limit)
             except EcotuiError as e:
                 self._deliver([gap_line(resume_from, f"lines between {fmt_ts(resume_from)} and {fmt_ts(opened_ns)} "
                                                      f"could not be loaded: {e.message}")])
