@@ -206,8 +206,8 @@ class LogScreen(Screen[None]):
         except Exception:  # noqa: BLE001
             desc = ""
         rate = b.rate()
-        key = (self.source.name, desc, st, b.filter, b.search, v.follow, bool(v.new_lines), v.cursor, v.wrap,
-               v.timestamps, v.json_mode, self.view_title)
+        key = (self.source.name, desc, st, b.filter, b.search, v.follow, bool(v.new_lines), v.evicted_top, v.cursor,
+               v.wrap, v.timestamps, v.json_mode, self.view_title)
         if not force and key == self._title_key and now - self._title_at < TITLE_EVERY:
             return   # counts and rate: at most every TITLE_EVERY
         self._title_key, self._title_at = key, now
@@ -228,6 +228,8 @@ class LogScreen(Screen[None]):
             t.append(" │ PAUSED", style="reverse")
             if v.new_lines:
                 t.append(f" {v.new_lines:,} new lines", style=self._sem("warning") + Style(bold=True))
+            if v.evicted_top:
+                t.append(" · lines shown were evicted: at the oldest kept", style=self._sem("warning"))
         t.append("\n")
         if self.view_title:
             t.append(one_line(self.view_title, 60) + " · ", style="bold")

@@ -9,7 +9,12 @@ screenful.
 
 Follow: on, the view sticks to the newest line; any move up (keys, wheel, a search jump, pause) turns it off
 and new lines are counted (`new_lines`) instead; the follow action turns it back on. While not following the
-top line is anchored by its global index, so evicted old lines and new lines do not move what is shown.
+top line is anchored by its global index (`_top_g`) and the rows are drawn from that anchor, never from the
+scroll position: lines arrive (and old ones are evicted, which shifts every view position) between the 10 Hz
+flushes, and Textual may paint, or repaint part of the view, at any moment in between. The scroll position is
+brought back in line with the anchor at each flush; a scroll by Textual (wheel, scrollbar) moves the anchor by
+its *delta* only, since its absolute value may be stale. When the anchored line itself is evicted the view
+moves to the oldest kept line (the cursor too, when its line is gone) and `evicted_top` says so.
 
 Every line is drawn from `sanitize.display(line.text)` as literal Text (never markup): escapes dimmed, level
 colour, pod colour, timestamp prefix, search highlight; GAP/INFO markers have their own style. Rendered rows
@@ -74,6 +79,10 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self.new_lines = 0            # lines the view gained while not following
         self.cursor: int | None = None  # global index of the cursor line (None: last line / top line)
         self._top_g = 0               # anchor of the top line while not following
+        self.evicted_top = False      # paused, the lines shown were evicted: now at the oldest kept line
+        self._syncing = False         # the scroll position is being set from the anchor (not a user scroll)
+        self._shown: tuple[int, int] | None = None   # global indexes of the top and bottom rows last laid out
+        self._cursor_row_g: int | None = None        # the line drawn with the cursor style (by that layout)
         self._dirty = False
         self._cache: OrderedDict[tuple[Any, ...], list[Strip]] = OrderedDict()
         self._layout_key: tuple[Any, ...] | None = None
@@ -98,9 +107,22 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.follow:
             self._scroll_top(self._end_top())
         else:
-            self._scroll_top(self.buffer.view_pos(self._top_g))
+            self._drop_evicted()
+            self._scroll_top(self.top)
         self.refresh()
         return True
+
+    def _drop_evicted(self, note: bool = True) -> None:
+        """Paused: the anchored top line (or the cursor's line) was evicted: go to the oldest kept line."""
+        b = self.buffer
+        if not b.view_len:
+            return
+        oldest = b.view_index(0)
+        if self._top_g < b.first:
+            self._top_g = oldest
+            self.evicted_top = note
+        if self.cursor is not None and self.cursor < b.first:
+            self.cursor = oldest
 
     def reset_view(self) -> None:
         """After a filter / clear / option change: keep the cursor line in sight (or follow the end)."""
@@ -111,6 +133,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.follow:
             self._scroll_top(self._end_top())
         else:
+            self._drop_evicted(note=False)        # (a clear, not an eviction)
+            self._scroll_top(self.top)
             self._show(self.cursor_g)
         self.refresh()
 
@@ -159,20 +183,29 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def top(self) -> int:
-        """View position of the top line."""
-        return int(round(self.scroll_y))
+        """View position of the top line: the scroll position when following, else the anchored line's."""
+        n = self.buffer.view_len
+        if self.follow or n == 0:
+            return int(round(self.scroll_y))
+        return min(self.buffer.view_pos(self._top_g), n - 1)
+
+    def _clamp_top(self, pos: int) -> int:
+        n = self.buffer.view_len
+        if self.one_row_per_line:
+            return max(0, min(pos, n - self._height))
+        return max(0, min(pos, n - 1, self._end_top()))
 
     def _scroll_top(self, pos: int) -> None:
-        pos = max(0, min(pos, max(0, self.buffer.view_len - 1)))
-        if not self.one_row_per_line:
-            pos = min(pos, self._end_top())
-        self.scroll_to(y=pos, animate=False, immediate=True, force=True)
-        self._remember_top()
-
-    def _remember_top(self) -> None:
+        """Put line `pos` at the top: the anchor and the scroll position, together."""
+        pos = self._clamp_top(pos)
+        self._syncing = True
+        try:
+            self.scroll_to(y=pos, animate=False, immediate=True, force=True)
+        finally:
+            self._syncing = False
         n = self.buffer.view_len
         if n:
-            self._top_g = self.buffer.view_index(min(self.top, n - 1))
+            self._top_g = self.buffer.view_index(min(pos, n - 1))
 
     def rows_of(self, pos: int) -> int:
         if self.one_row_per_line:
@@ -210,19 +243,22 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _layout_rows(self) -> list[tuple[int, int]]:
         """(global index, row within that line) for each screen row, from the top line down."""
-        key = (self.top, self._height, self._width, self.buffer.version, self.wrap, self.json_mode, self.timestamps,
-               self.show_pods)
+        top = self.top
+        key = (top, self._height, self._width, self.buffer.version, self.wrap, self.json_mode, self.timestamps,
+               self.show_pods, self.follow, self.cursor)
         if key == self._layout_key:
             return self._layout
         out: list[tuple[int, int]] = []
         n = self.buffer.view_len
-        pos, h = self.top, self._height
+        pos, h = top, self._height
         while pos < n and len(out) < h:
             g = self.buffer.view_index(pos)
             r = 1 if self.one_row_per_line else len(self._strips(g))
             out.extend((g, i) for i in range(r))
             pos += 1
         self._layout_key, self._layout = key, out[:h]
+        self._shown = (out[0][0], out[-1][0]) if out else None
+        self._cursor_row_g = None if self.follow else self.cursor_g
         return self._layout
 
     # ---- rendering ------------------------------------------------------------------------------
@@ -239,7 +275,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             x = int(round(self.scroll_x))
             strip = strip.crop(x, x + width)
         strip = strip.extend_cell_length(width, self.rich_style)
-        if g == self.cursor and not self.follow:
+        if g == self._cursor_row_g:
             strip = strip.apply_style(CURSOR_STYLE)
         return strip
 
@@ -347,25 +383,34 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
             if follow:
                 self._scroll_top(self._end_top())
             return
-        self.follow = follow
         if follow:
+            self.follow = True
             self.new_lines = 0
             self.cursor = None
+            self.evicted_top = False
             self._update_size()
             self._scroll_top(self._end_top())
         else:
-            self.cursor = self.cursor_g if self.cursor is None else self.cursor
-            self._remember_top()
-            if self.cursor is None and self.buffer.view_len:
-                self.cursor = self.buffer.view_index(self.buffer.view_len - 1)
+            self._pause()
         self.refresh()
 
     def _pause(self) -> None:
-        if self.follow:
-            last = self.buffer.view_len - 1
-            self.follow = False
-            self.cursor = self.buffer.view_index(last) if last >= 0 else None
-            self._remember_top()
+        """Stop following where the screen is: the top row last laid out stays the top, the cursor goes on the
+        bottom row (lines that came since that layout are below it, not yet shown)."""
+        if not self.follow:
+            return
+        b = self.buffer
+        n = b.view_len
+        top = int(round(self.scroll_y))
+        bottom = n - 1
+        shown = self._shown
+        if shown is not None and b.in_view(shown[0]) and b.in_view(shown[1]):
+            top, bottom = b.view_pos(shown[0]), b.view_pos(shown[1])
+        self.follow = False
+        self.evicted_top = False
+        self.cursor = b.view_index(bottom) if n else None
+        if n:
+            self._scroll_top(top)
 
     def _show(self, g: int | None) -> None:
         """Scroll so that line `g` is on screen (no move when it already is)."""
@@ -385,17 +430,17 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
                         break
                     top -= 1
                 self._scroll_top(min(pos, top + 1))
-        self._remember_top()
 
     def move_cursor(self, delta: int) -> None:
         n = self.buffer.view_len
         if n == 0:
             return
-        g = self.cursor_g
         self._pause()
+        g = self.cursor_g
         pos = self.buffer.view_pos(g) if g is not None else n - 1
         pos = max(0, min(n - 1, pos + delta))
         self.cursor = self.buffer.view_index(pos)
+        self.evicted_top = False
         self._show(self.cursor)
         self.refresh()
 
@@ -403,6 +448,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         """Put the cursor on line `g` (a search hit), not following."""
         self._pause()
         self.cursor = g
+        self.evicted_top = False
         self._show(g)
         self.refresh()
 
@@ -419,8 +465,15 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if not self.follow:
-            self._remember_top()
+        if self.follow or self._syncing:
+            return
+        # A scroll by Textual (wheel, scrollbar, its own clamping): its coordinates date from the last flush, and
+        # lines may have been evicted since, so only the move counts; the next flush re-syncs the position.
+        delta = int(round(new_value)) - int(round(old_value))
+        if delta and self.buffer.view_len:
+            self._top_g = self.buffer.view_index(self._clamp_top(self.top + delta))
+            self.evicted_top = False
+            self._dirty = True
 
     def on_mouse_scroll_up(self, event: Any) -> None:
         if self.follow:
