@@ -97,7 +97,3 @@ class AccessChecker:
 
     def forget(self) -> None:
         self._cache.clear()
-
-
-def forbidden_line(user: str, v: Verb) -> str:
-    return f"not allowed for {user}: {v}"
