@@ -47,6 +47,11 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("journal", "Show the action journal (every action taken or refused)", "global"),
     ActionSpec("cancel_drain", "Cancel the running drain (or close its finished panel)", "global"),
     ActionSpec("logs_query", "Logs of a LogQL query or a label selector you type", "global"),
+    ActionSpec("top", "Top: node and pod CPU/memory against allocatable, requests and limits, with history",
+               "global"),
+    ActionSpec("hpa", "HPAs explained: metrics against targets, conditions, scaling events", "global"),
+    ActionSpec("metrics", "Key metrics: the services' golden signals from Prometheus", "global"),
+    ActionSpec("promql", "Run a PromQL query you type (table or sparkline)", "global"),
     # table
     ActionSpec("open", "Open the selected row: a node's pods, a pod's description", "table"),
     ActionSpec("describe", "Describe the selected object", "table"),

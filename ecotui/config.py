@@ -13,6 +13,9 @@ Format::
         namespace: ecotrack
         readonly: false
         prometheus_url: http://127.0.0.1:39090
+        prometheus_token_file: ~/.config/ecotui/prom-token   # bearer (or prometheus_user + prometheus_password_file)
+        prometheus_headers: {X-Scope-OrgID: ecotrack}       # extra headers on every Prometheus request
+        metrics: {...}                 # key-metric panels of this context (ecotui.metrics.panels)
         loki_url: http://127.0.0.1:33100
         loki_tenant: ecotrack          # X-Scope-OrgID (multi-tenant Loki)
         loki_token_file: ~/.config/ecotui/loki-token   # bearer token (or loki_user + loki_password_file)
@@ -37,9 +40,10 @@ import yaml
 
 from ecotui.errors import EcotuiError
 
-_TOP_KEYS = ("theme", "keymap", "readonly", "critical_contexts", "journal", "log_buffer_lines", "contexts")
+_TOP_KEYS = ("theme", "keymap", "readonly", "critical_contexts", "journal", "log_buffer_lines", "metrics", "contexts")
 _CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url", "aws_profile", "aws_region", "eks_cluster",
-             "critical", "loki_tenant", "loki_token_file", "loki_user", "loki_password_file")
+             "critical", "loki_tenant", "loki_token_file", "loki_user", "loki_password_file",
+             "prometheus_token_file", "prometheus_user", "prometheus_password_file", "prometheus_headers", "metrics")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,11 @@ class ContextConfig:
     loki_token_file: str | None = None
     loki_user: str | None = None
     loki_password_file: str | None = None
+    prometheus_token_file: str | None = None
+    prometheus_user: str | None = None
+    prometheus_password_file: str | None = None
+    prometheus_headers: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, Any] | None = None   # raw key-metrics section (validated by ecotui.metrics.panels)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class Config:
     critical_contexts: str | None = None  # regex (None: ecotui.ops.safety.DEFAULT_CRITICAL)
     journal: str | None = None            # journal file (None: the XDG state dir)
     log_buffer_lines: int = 100_000
+    metrics: Mapping[str, Any] | None = None   # key-metrics defaults for every context (ecotui.metrics.panels)
     contexts: Mapping[str, ContextConfig] = field(default_factory=dict)
     path: str | None = None               # the file this came from (None: defaults)
 
@@ -121,6 +131,33 @@ def _unknown(path: Path, where: str, data: Mapping[Any, Any], known: tuple[str, 
         raise _err(path, f"unknown key {extra[0]!r}{where} (known: {', '.join(known)})")
 
 
+def _opt_map(path: Path, where: str, value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _err(path, f"{where} must be a mapping")
+    return {str(k): v for k, v in value.items()}
+
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+def _headers(path: Path, where: str, value: Any) -> dict[str, str]:
+    """Extra HTTP headers: a mapping of token names to printable values (no CR/LF)."""
+    raw = _opt_map(path, where, value) or {}
+    out: dict[str, str] = {}
+    for k, v in raw.items():
+        if not _HEADER_NAME.match(k):
+            raise _err(path, f"{where}: {k!r} is not a valid header name")
+        if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+            raise _err(path, f"{where}.{k} must be a string")
+        text = str(v)
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise _err(path, f"{where}.{k} must not contain control characters")
+        out[k] = text
+    return out
+
+
 def _file(path: Path, where: str, value: Any) -> str | None:
     """A file path setting: ~ expanded, relative to the config file."""
     v = _opt_str(path, where, value)
@@ -171,6 +208,12 @@ def _parse(path: Path, data: Any) -> Config:
             loki_token_file=_file(path, f"{where}.loki_token_file", raw.get("loki_token_file")),
             loki_user=_opt_str(path, f"{where}.loki_user", raw.get("loki_user")),
             loki_password_file=_file(path, f"{where}.loki_password_file", raw.get("loki_password_file")),
+            prometheus_token_file=_file(path, f"{where}.prometheus_token_file", raw.get("prometheus_token_file")),
+            prometheus_user=_opt_str(path, f"{where}.prometheus_user", raw.get("prometheus_user")),
+            prometheus_password_file=_file(path, f"{where}.prometheus_password_file",
+                                           raw.get("prometheus_password_file")),
+            prometheus_headers=_headers(path, f"{where}.prometheus_headers", raw.get("prometheus_headers")),
+            metrics=_opt_map(path, f"{where}.metrics", raw.get("metrics")),
         )
     critical = _opt_str(path, "critical_contexts", data.get("critical_contexts"))
     if critical is not None:
@@ -189,6 +232,7 @@ def _parse(path: Path, data: Any) -> Config:
         critical_contexts=critical,
         journal=journal,
         log_buffer_lines=_buffer_lines(path, data.get("log_buffer_lines")),
+        metrics=_opt_map(path, "metrics", data.get("metrics")),
         contexts=contexts,
         path=str(path),
     )

@@ -8,14 +8,15 @@ own namespace and the command line: `-n/-A` apply to the first context only, `--
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ecotui.config import Config
 from ecotui.kube.kubeconfig import KubeConfig
 from ecotui.kube.session_api import SessionAPI
 from ecotui.kube.writegate import WriteGate
+from ecotui.metrics.prom import PromClient, prom_config
 from ecotui.ops.access import AccessChecker
 from ecotui.ops.api import KubeAPI, NoAPI
 from ecotui.ops.safety import is_critical
@@ -38,6 +39,15 @@ class LokiSettings:
 
 
 @dataclass(frozen=True)
+class PromSettings:
+    url: str | None = None
+    token_file: str | None = None        # bearer token, read when the client is made
+    user: str | None = None              # basic auth user, with password_file
+    password_file: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()   # extra headers (e.g. X-Scope-OrgID for Mimir/Cortex)
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything about one context that is not the cluster's data."""
 
@@ -49,6 +59,8 @@ class Profile:
     aws: AwsSettings = field(default_factory=AwsSettings)
     critical: bool = False        # production-like: confirmations in the critical colour, type the name
     loki: LokiSettings = field(default_factory=LokiSettings)
+    prometheus: PromSettings = field(default_factory=PromSettings)
+    metrics: Mapping[str, Any] | None = None   # raw key-metrics config (context's, else the global one)
 
 
 class WorkspaceAPI(Protocol):
@@ -74,6 +86,11 @@ class WorkspaceAPI(Protocol):
     def access(self) -> AccessChecker:
         """SelfSubjectAccessReviews of this context, cached."""
 
+    @property
+    def prometheus(self) -> PromClient | None:
+        """This context's Prometheus client (None when the context has no prometheus_url); made on first use,
+        closed by `stop()`. Raises PromError(kind="config") when a credentials file cannot be read."""
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -86,6 +103,7 @@ class Workspace:
                  user: str = "") -> None:
         self._profile, self._session, self._gate, self._api = profile, session, gate, api
         self._access = AccessChecker(api, user)
+        self._prom: PromClient | None = None
 
     @property
     def profile(self) -> Profile:
@@ -111,10 +129,22 @@ class Workspace:
     def access(self) -> AccessChecker:
         return self._access
 
+    @property
+    def prometheus(self) -> PromClient | None:
+        if self._prom is None:
+            cfg = prom_config(self._profile.prometheus)
+            if cfg is None:
+                return None
+            self._prom = PromClient(cfg)
+        return self._prom
+
     async def start(self) -> None:
         await self._session.start()
 
     async def stop(self) -> None:
+        prom, self._prom = self._prom, None
+        if prom is not None:
+            await prom.aclose()
         await self._session.stop()
 
 
@@ -164,7 +194,10 @@ class WorkspaceFactory:
                        critical=cc.critical if cc.critical is not None
                        else is_critical(ctx.name, self.config.critical_contexts),
                        loki=LokiSettings(cc.loki_url, cc.loki_tenant, cc.loki_token_file, cc.loki_user,
-                                         cc.loki_password_file))
+                                         cc.loki_password_file),
+                       prometheus=PromSettings(cc.prometheus_url, cc.prometheus_token_file, cc.prometheus_user,
+                                               cc.prometheus_password_file, tuple(cc.prometheus_headers.items())),
+                       metrics=cc.metrics if cc.metrics is not None else self.config.metrics)
 
     def build(self, context: str) -> Workspace:
         profile = self.profile(context)

@@ -372,6 +372,24 @@ class EcotuiApp(App[int]):
     def action_logs_query(self) -> None:
         self.logs.query()
 
+    # ---- load and key metrics: one module per view, each with open_<view>(app) ------------------------
+
+    def action_top(self) -> None:
+        from ecotui.ui.screens.top import open_top
+        open_top(self)
+
+    def action_hpa(self) -> None:
+        from ecotui.ui.screens.hpa_view import open_hpa
+        open_hpa(self)
+
+    def action_metrics(self) -> None:
+        from ecotui.ui.screens.metrics_view import open_metrics
+        open_metrics(self)
+
+    def action_promql(self) -> None:
+        from ecotui.ui.screens.promql import open_promql
+        open_promql(self)
+
     # ---- describe -------------------------------------------------------------------------
 
     @on(DescribeRequested)

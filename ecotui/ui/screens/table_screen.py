@@ -41,8 +41,9 @@ TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe", "mark
                  **{a: f"screen.remedy('{a}')" for a in REMEDY_ACTIONS},
                  "logs": "screen.logs(False)", "logs_previous": "screen.logs(True)"}
 # on every table screen: the action journal and the drain's cancel key
-SCREEN_IDS = ("journal", "cancel_drain", "logs_query")
-SCREEN_ACTIONS = {"journal": "app.journal", "cancel_drain": "app.cancel_drain", "logs_query": "app.logs_query"}
+SCREEN_IDS = ("journal", "cancel_drain", "logs_query", "top", "hpa", "metrics", "promql")
+SCREEN_ACTIONS = {"journal": "app.journal", "cancel_drain": "app.cancel_drain", "logs_query": "app.logs_query",
+                  "top": "app.top", "hpa": "app.hpa", "metrics": "app.metrics", "promql": "app.promql"}
 
 
 class TableScreen(Screen[None]):
