@@ -17,6 +17,7 @@ from ecotui.kube.kubeconfig import KubeConfig
 from ecotui.kube.session_api import SessionAPI
 from ecotui.kube.writegate import WriteGate
 from ecotui.metrics.prom import PromClient, prom_config
+from ecotui.metrics.usage import UsageSource
 from ecotui.ops.access import AccessChecker
 from ecotui.ops.api import KubeAPI, NoAPI
 from ecotui.ops.safety import is_critical
@@ -91,6 +92,11 @@ class WorkspaceAPI(Protocol):
         """This context's Prometheus client (None when the context has no prometheus_url); made on first use,
         closed by `stop()`. Raises PromError(kind="config") when a credentials file cannot be read."""
 
+    @property
+    def usage(self) -> UsageSource:
+        """CPU/memory usage (metrics.k8s.io, else Prometheus) for top and the panes' top columns; made on first
+        use, polls only while held (`acquire`/`release`), stopped by `stop()`."""
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -104,6 +110,7 @@ class Workspace:
         self._profile, self._session, self._gate, self._api = profile, session, gate, api
         self._access = AccessChecker(api, user)
         self._prom: PromClient | None = None
+        self._usage: UsageSource | None = None
 
     @property
     def profile(self) -> Profile:
@@ -138,10 +145,22 @@ class Workspace:
             self._prom = PromClient(cfg)
         return self._prom
 
+    @property
+    def usage(self) -> UsageSource:
+        if self._usage is None:
+            self._usage = UsageSource(getattr(self._session, "client", None), self._prom_or_none)
+        return self._usage
+
+    def _prom_or_none(self) -> PromClient | None:
+        return self.prometheus
+
     async def start(self) -> None:
         await self._session.start()
 
     async def stop(self) -> None:
+        usage, self._usage = self._usage, None
+        if usage is not None:
+            await usage.stop()
         prom, self._prom = self._prom, None
         if prom is not None:
             await prom.aclose()
