@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import ssl
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from . import kwokcfg, paths, ports
+from . import kwokcfg, paths, ports, scenario
 from . import pki as pki_mod
 from .procs import Component
 
@@ -77,6 +78,8 @@ def components(bin_dir: Path, write: bool = True) -> list[Component]:
             c.fingerprint = _hash(" ".join([os.path.realpath(py), *c.argv[1:]]), code)
         elif c.name == "kwok":       # its stages, logs and port-forward wiring
             c.fingerprint = _hash(" ".join(c.argv), kwok_yaml)
+        elif c.name == "prometheus":  # its scrape jobs
+            c.fingerprint = _hash(" ".join(c.argv), prometheus_yaml(st, pki))
     return specs
 
 
@@ -109,7 +112,13 @@ def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path
         "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
         "rules": [{"level": "Metadata", "users": [pki_mod.ONCALL_USER, pki_mod.ONCALL_TOKEN_USER]},
                   {"level": "None"}]}))
-    prom_cfg.write_text(yaml.safe_dump({
+    kubelet_targets(st).write_text(_kubelet_targets_json())
+    prom_cfg.write_text(prometheus_yaml(st, pki))
+
+
+def prometheus_yaml(st: Path, pki: Path) -> str:
+    """The Prometheus config (also its fingerprint: a changed scrape job restarts Prometheus on `up`)."""
+    return yaml.safe_dump({
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
         "scrape_configs": [
             {"job_name": "ecotrack-apps", "static_configs": [{"targets": [f"{H}:{ports.EXPORTER}"]}]},
@@ -119,8 +128,30 @@ def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path
              "tls_config": {"ca_file": str(pki / "ca.crt"), "cert_file": str(pki / "admin.crt"),
                             "key_file": str(pki / "admin.key")},
              "static_configs": [{"targets": [f"{H}:{ports.APISERVER}"]}]},
+            _kubelet_resource_job(st),
         ],
-    }))
+    })
+
+
+def kubelet_targets(st: Path) -> Path:
+    return st / "kubelet-targets.json"
+
+
+def _kubelet_targets_json() -> str:
+    """One file_sd target per EcoTrack node: KWOK's one port, the node's resource-metrics path (bench-scale nodes
+    are not scraped: 500 more targets every 15 s would load the benchmarks)."""
+    return json.dumps([{"targets": [f"{H}:{ports.KWOK}"],
+                        "labels": {"node": n, "instance": n,
+                                   "__metrics_path__": f"/metrics/nodes/{n}/metrics/resource"}}
+                       for n in scenario.node_names()], indent=1)
+
+
+def _kubelet_resource_job(st: Path) -> dict:
+    """The kubelet's /metrics/resource of every node (container_cpu_usage_seconds_total,
+    container_memory_working_set_bytes, node_* …) as KWOK serves it, with a `node` label; always at
+    127.0.0.1:<KWOK>, never a node's 10.x address. File SD: Debian's Prometheus is built without Kubernetes SD."""
+    return {"job_name": "kubelet-resource", "scrape_interval": "15s", "scrape_timeout": "10s",
+            "file_sd_configs": [{"files": [str(kubelet_targets(st))], "refresh_interval": "1m"}]}
 
 
 def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py: str) -> list[Component]:
