@@ -8,6 +8,9 @@ Format::
     critical_contexts: "prod|live"          # regex; matching contexts confirm in red and ask to type the name
     journal: ~/.local/state/ecotui/journal.jsonl   # the action journal (default: $XDG_STATE_HOME/ecotui/)
     log_buffer_lines: 100000                 # lines a log view keeps (older ones are dropped, counted)
+    metrics:                                 # key-metric panels for every context (ecotui.metrics.panels):
+      preset: runbook                        #   runbook | micrometer; namespace, services, service_label,
+      window: 5m                             #   window, refresh_s, range_minutes, panels, services_overrides
     contexts:
       ecotui-testbed:
         namespace: ecotrack
@@ -175,6 +178,17 @@ def _buffer_lines(path: Path, value: Any) -> int:
     return value
 
 
+def _metrics(path: Path, where: str, raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Validate a key-metrics section now (a broken one fails at load, naming the key); kept raw."""
+    if raw is not None:
+        from ecotui.metrics.panels import PanelConfigError, parse_metrics
+        try:
+            parse_metrics(raw)
+        except PanelConfigError as exc:
+            raise _err(path, f"{where}{exc}") from None
+    return raw
+
+
 def _parse(path: Path, data: Any) -> Config:
     if data is None:
         data = {}
@@ -213,7 +227,7 @@ def _parse(path: Path, data: Any) -> Config:
             prometheus_password_file=_file(path, f"{where}.prometheus_password_file",
                                            raw.get("prometheus_password_file")),
             prometheus_headers=_headers(path, f"{where}.prometheus_headers", raw.get("prometheus_headers")),
-            metrics=_opt_map(path, f"{where}.metrics", raw.get("metrics")),
+            metrics=_metrics(path, f"{where}: ", _opt_map(path, f"{where}.metrics", raw.get("metrics"))),
         )
     critical = _opt_str(path, "critical_contexts", data.get("critical_contexts"))
     if critical is not None:
@@ -232,7 +246,7 @@ def _parse(path: Path, data: Any) -> Config:
         critical_contexts=critical,
         journal=journal,
         log_buffer_lines=_buffer_lines(path, data.get("log_buffer_lines")),
-        metrics=_opt_map(path, "metrics", data.get("metrics")),
+        metrics=_metrics(path, "", _opt_map(path, "metrics", data.get("metrics"))),
         contexts=contexts,
         path=str(path),
     )
