@@ -80,6 +80,8 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("delete", "Delete the selected objects (grace period, confirmation)", "table"),
     ActionSpec("logs", "Logs of the selected pods / workload / node / namespace (Loki, else the API server)", "table"),
     ActionSpec("logs_previous", "Logs of the previous (crashed) container of the selected pods / workload", "table"),
+    ActionSpec("top_sort_cpu", "Top: sort pods by CPU usage (highest first)", "table"),
+    ActionSpec("top_sort_memory", "Top: sort pods by memory usage (highest first)", "table"),
     # describe view
     ActionSpec("scroll_down", "Scroll down", "describe"),
     ActionSpec("scroll_up", "Scroll up", "describe"),
