@@ -35,7 +35,7 @@ class NodeRow:
 
     @property
     def cpu_pct(self) -> int | None:
-        return pct(self.cpu, self.cpu_alloc)
+        return cpu_pct(self.cpu, self.cpu_alloc)
 
     @property
     def mem_pct(self) -> int | None:
@@ -71,11 +71,17 @@ class PodRow:
         return f"{self.namespace}/{self.name}"
 
 
-def pct(value: float | None, of: float | None) -> int | None:
-    """Whole percent, truncated like kubectl (`int64(float)`); None when either side is unknown or 0."""
-    if value is None or not of or math.isnan(value):
+def pct(value: float | None, of: float | None, scale: float = 1.0) -> int | None:
+    """Whole percent, truncated like kubectl (`int64(float)`) of both sides in whole units rounded up (kubectl
+    divides `MilliValue()`s for CPU: scale 1000, `Value()`s — bytes — for memory); None when unknown or 0."""
+    if value is None or of is None or math.isnan(value) or math.isnan(of):
         return None
-    return int(value / of * 100)
+    a, b = math.ceil(round(value * scale, 6)), math.ceil(round(of * scale, 6))
+    return int(a / b * 100) if b else None
+
+
+def cpu_pct(value: float | None, of: float | None) -> int | None:
+    return pct(value, of, 1000.0)
 
 
 def fmt_cpu(cores: float | None) -> str:

@@ -109,6 +109,7 @@ async def test_top_agrees_with_kubectl_top_and_describe_nodes(testbed):
             await pilot.press(key("refresh"))
             await wait(pilot, lambda: screen.snapshot.seq != seq, 20, "a new sample")
             await pilot.pause(1.2)
+        print(f"top e2e: compared {'exactly (same metrics window)' if exact else 'within one window'}")
         rows = {r.name: r for r in screen.node_rows}
         assert set(k_nodes) <= set(rows), set(k_nodes) - set(rows)
         for name, (cpu, cpu_p, mem, mem_p) in k_nodes.items():
@@ -144,7 +145,7 @@ async def test_top_agrees_with_kubectl_top_and_describe_nodes(testbed):
             assert r.pods == d["pods"], name
             for f in ("req_cpu", "lim_cpu", "req_mem", "lim_mem"):
                 assert math.isclose(getattr(r, f), d[f], rel_tol=1e-9, abs_tol=1e-9), (name, f)
-            assert top.pct(r.req_cpu, r.cpu_alloc) == d["req_cpu_p"] and top.pct(r.lim_cpu, r.cpu_alloc) == d[
+            assert top.cpu_pct(r.req_cpu, r.cpu_alloc) == d["req_cpu_p"] and top.cpu_pct(r.lim_cpu, r.cpu_alloc) == d[
                 "lim_cpu_p"], name
             assert top.pct(r.req_mem, r.mem_alloc) == d["req_mem_p"] and top.pct(r.lim_mem, r.mem_alloc) == d[
                 "lim_mem_p"], name

@@ -33,7 +33,7 @@ from ecotui.ui.widgets.status import KeyHints, clock
 
 TICK = 1.0
 SPARK = 12           # sparkline cells in the tables: the last 30 minutes, 2.5 minutes a cell
-DETAIL_SPARK = 30    # in the selected pod's line: a minute a cell
+DETAIL_SPARK = 20    # in the selected pod's line: 1.5 minutes a cell
 BAR = 6
 WARN_PCT, CRIT_PCT = 75, 90
 
@@ -69,7 +69,7 @@ def pct_cell(p: int | None, with_bar: bool = False, alarm: bool = True) -> Cell:
 
 def alloc_cell(v: float, of: float | None, fmt: Callable[[float | None], str], alarm: bool = True) -> Cell:
     """`475m (23%)` as `kubectl describe node` prints an allocated total."""
-    p = top.pct(v, of)
+    p = top.cpu_pct(v, of) if fmt is top.fmt_cpu else top.pct(v, of)
     return Cell(f"{fmt(v)} ({p}%)" if p is not None else fmt(v), v, level(p) if alarm else "")
 
 
@@ -96,8 +96,8 @@ def node_cells(r: top.NodeRow, cpu_hist: Sequence[float], mem_hist: Sequence[flo
 
 def pod_cells(r: top.PodRow, cpu_hist: Sequence[float], mem_hist: Sequence[float]) -> tuple[Cell, ...]:
     return (Cell(one_line(r.namespace, 63), r.namespace), Cell(one_line(r.name, 253), r.name),
-            Cell(top.fmt_cpu(r.cpu), _num(r.cpu)), pct_cell(top.pct(r.cpu, r.req_cpu), alarm=False),
-            pct_cell(top.pct(r.cpu, r.lim_cpu)), Cell(top.fmt_mem(r.memory), _num(r.memory)),
+            Cell(top.fmt_cpu(r.cpu), _num(r.cpu)), pct_cell(top.cpu_pct(r.cpu, r.req_cpu), alarm=False),
+            pct_cell(top.cpu_pct(r.cpu, r.lim_cpu)), Cell(top.fmt_mem(r.memory), _num(r.memory)),
             pct_cell(top.pct(r.memory, r.req_mem), alarm=False), pct_cell(top.pct(r.memory, r.lim_mem)),
             trend(cpu_hist), trend(mem_hist), Cell(one_line(r.node, 63) or "—", r.node))
 
@@ -105,17 +105,17 @@ def pod_cells(r: top.PodRow, cpu_hist: Sequence[float], mem_hist: Sequence[float
 def container_lines(r: top.PodRow) -> list[str]:
     rows = [("CONTAINER", "CPU", "REQ", "LIM", "MEM", "REQ", "LIM")]
     for c in r.containers:
-        rows.append((one_line(c.name, 40), top.fmt_cpu(c.cpu), _opt(c.req_cpu, top.fmt_cpu, c.cpu),
-                     _opt(c.lim_cpu, top.fmt_cpu, c.cpu), top.fmt_mem(c.memory), _opt(c.req_mem, top.fmt_mem, c.memory),
+        rows.append((one_line(c.name, 40), top.fmt_cpu(c.cpu), _opt(c.req_cpu, top.fmt_cpu, c.cpu, 1000.0),
+                     _opt(c.lim_cpu, top.fmt_cpu, c.cpu, 1000.0), top.fmt_mem(c.memory), _opt(c.req_mem, top.fmt_mem, c.memory),
                      _opt(c.lim_mem, top.fmt_mem, c.memory)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
 
 
-def _opt(spec: float | None, fmt: Callable[[float | None], str], used: float | None) -> str:
+def _opt(spec: float | None, fmt: Callable[[float | None], str], used: float | None, scale: float = 1.0) -> str:
     if spec is None:
         return "-"
-    p = top.pct(used, spec)
+    p = top.pct(used, spec, scale)
     return f"{fmt(spec)}" + (f" {p}%" if p is not None else "")
 
 
@@ -127,7 +127,7 @@ class TopScreen(Screen[None]):
 
     DEFAULT_CSS = """
     TopScreen > #top-title { height: 1; background: $panel; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis; }
-    TopScreen > #top-problem { height: auto; max-height: 2; padding: 0 1; }
+    TopScreen > #top-problem { height: auto; max-height: 3; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     TopScreen > #top-panes { height: 1fr; }
     TopScreen #top-nodes-pane { height: 1fr; }
     TopScreen #top-pods-pane { height: 1fr; }
@@ -258,9 +258,11 @@ class TopScreen(Screen[None]):
         styles = self.ui.styles
         line = Text()
         if snap.problem:
-            line.append(one_line(snap.problem, 200), styles.get("warning"))
-            if snap.note:
-                line.append(f" — {snap.note}", styles.get("warning"))
+            text = one_line(snap.problem, 200)
+            if snap.note:      # said first, so a narrow terminal still shows it
+                head, _, why = text.partition(": ")
+                text = f"{head} — {snap.note}: {why}" if why else f"{text} — {snap.note}"
+            line.append(text, styles.get("warning"))
         if snap.error:
             if line:
                 line.append("\n")

@@ -1,0 +1,190 @@
+"""The top screen with a scripted usage source: tables by keyed diff, sort keys, the selected pod's containers,
+the metrics-API / Prometheus lines (never zeros), 80x24, and polling held only while the screen is open."""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import msgspec
+import pytest
+
+from ecotui.keymap import load_keymap
+from ecotui.kube.store import Connection, ConnState, Snapshot
+from ecotui.metrics.alloc import WireNode, WirePod, to_node_alloc, to_pod_alloc
+from ecotui.metrics.prom import PromError
+from ecotui.metrics.usage import ContainerUsage, Figures, NodeUsage, PodUsage, UsageSource
+from ecotui.ui.app import EcotuiApp
+from ecotui.ui.screens.top import TopScreen
+from test_cockpit import make_session
+from ui_fakes import T0, screen_text, workspace
+
+KEYMAP, _ = load_keymap()
+
+
+def key(a: str) -> str:
+    return KEYMAP.keys_for(a)[0]
+
+
+class FakeAlloc:
+    def __init__(self) -> None:
+        self.running = False
+        pods = [msgspec.convert({"metadata": {"name": n, "namespace": "ecotrack"}, "spec": {"nodeName": node,
+                "containers": [{"name": "app", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                                             "limits": {"cpu": "500m", "memory": "256Mi"}}},
+                               {"name": "proxy", "resources": {"requests": {"cpu": "10m"}}}]},
+                "status": {"phase": "Running"}}, WirePod) for n, node in (("web-1", "node-a"), ("api-1", "node-a"),
+                                                                          ("web-2", "node-b"))]
+        nodes = [msgspec.convert({"metadata": {"name": n}, "status": {"allocatable": {
+            "cpu": "2", "memory": "4Gi", "pods": "29"}}}, WireNode) for n in ("node-a", "node-b")]
+        self._pods = Snapshot("top-pods", MappingProxyType({f"ecotrack/{p.metadata.name}": to_pod_alloc(p)
+                                                            for p in pods}), 1, True)
+        self._nodes = Snapshot("top-nodes", MappingProxyType({n.metadata.name: to_node_alloc(n) for n in nodes}), 1,
+                               True)
+
+    def start(self) -> None:
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+
+    def pods(self) -> Snapshot:
+        return self._pods
+
+    def nodes(self) -> Snapshot:
+        return self._nodes
+
+    def connection(self) -> Connection:
+        return Connection(ConnState.LIVE, 0.0)
+
+
+def figures(t: float, web1_cpu: float = 0.45) -> Figures:
+    def pod(name: str, cpu: float, mem: float) -> PodUsage:
+        return PodUsage("ecotrack", name, cpu, mem, (ContainerUsage("app", cpu - 0.005, mem - 2**20),
+                                                      ContainerUsage("proxy", 0.005, 2**20)))
+    pods = {p.key: p for p in (pod("web-1", web1_cpu, 200 * 2**20), pod("api-1", 0.2, 250 * 2**20),
+                               pod("web-2", 0.05, 64 * 2**20))}
+    return Figures("metrics-server", MappingProxyType({"node-a": NodeUsage("node-a", 1.9, 2**30),
+                                                       "node-b": NodeUsage("node-b", 0.25, 3 * 2**30)}),
+                   MappingProxyType(pods), t, 15.0)
+
+
+class Script:
+    def __init__(self) -> None:
+        self.next: Figures | Exception = figures(T0)
+        self.calls = 0
+
+    async def __call__(self) -> Figures:
+        self.calls += 1
+        if isinstance(self.next, Exception):
+            raise self.next
+        return self.next
+
+
+def make_app(script: Script | None = None, prom=None):
+    ws = workspace(make_session())
+    if script is not None:
+        ws._usage = UsageSource(None, (lambda: prom), read_api=script, interval=0.05, alloc=FakeAlloc())  # type: ignore
+    return EcotuiApp(ws, clock=lambda: T0, poll_interval=0.05), ws
+
+
+async def until(pilot, pred, n: int = 60) -> None:
+    for _ in range(n):
+        if pred():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 40)])
+async def test_top_shows_nodes_and_pods_against_allocatable_requests_and_limits(size):
+    script = Script()
+    app, ws = make_app(script)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and app.screen.pod_rows)
+        screen = app.screen
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "from metrics-server" in text and "node-a" in text and "1900m" in text and "95%" in text
+        assert [r.name for r in screen.pod_rows] == ["web-1", "api-1", "web-2"]
+        nodes = {r.name: r for r in screen.node_rows}
+        assert nodes["node-a"].req_cpu == pytest.approx(0.22) and nodes["node-a"].pods == 2
+        assert screen._cells["nodes"]["node-a"][2].style == "critical"      # 95 % of allocatable CPU
+        assert screen._cells["nodes"]["node-a"][5].text == "220m (11%)"     # CPU requests allocated
+        # the selected pod's containers with their requests and limits
+        assert "CONTAINER" in text and "proxy" in text and "ecotrack/web-1 on node-a" in text
+        await pilot.press(key("top_sort_memory"))
+        await pilot.pause(0.1)
+        assert [r.name for r in screen.pod_rows] == ["api-1", "web-1", "web-2"]
+        assert screen.tables["pods"].cursor_key == "ecotrack/api-1"
+        assert "pods by memory" in screen_text(app)
+        await pilot.press(key("top_sort_cpu"))
+        await pilot.pause(0.1)
+        assert screen.tables["pods"].cursor_key == "ecotrack/web-1"
+
+
+async def test_a_new_sample_updates_only_what_changed_and_history_grows():
+    script = Script()
+    app, ws = make_app(script)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and app.screen.pod_rows)
+        screen = app.screen
+        table = screen.tables["pods"]
+        table.move_to_key("ecotrack/api-1")
+        applied: list = []
+        orig = table.apply_changes
+        table.apply_changes = lambda up, rm=(), nat=None: (applied.append((dict(up), list(rm))), orig(up, rm, nat))
+        script.next = figures(T0 + 15, web1_cpu=0.1)
+        ws.usage.kick()
+        await until(pilot, lambda: applied)
+        up, rm = applied[-1]
+        assert set(up) <= {"ecotrack/web-1", "ecotrack/api-1", "ecotrack/web-2"} and not rm
+        assert table.cursor_key == "ecotrack/api-1"           # the cursor stays on its row
+        assert [r.name for r in screen.pod_rows] == ["api-1", "web-1", "web-2"]
+        assert len(ws.usage.cpu.points(("pod", "ecotrack/web-1"))) == 2
+
+
+async def test_without_metrics_api_and_prometheus_it_says_so_and_shows_no_figures():
+    script = Script()
+    script.next = PromError("http", "GET /apis/metrics.k8s.io/v1beta1/nodes failed with HTTP 404: not found")
+    down = PromError("unreachable", "prometheus unreachable at http://127.0.0.1:1: connection refused")
+
+    class DeadProm:
+        async def query(self, *a, **k):
+            raise down
+    app, ws = make_app(script, prom=DeadProm())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and app.screen.snapshot.polled)
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "metrics API not available" in text and "using Prometheus" in text
+        assert "prometheus unreachable" in text
+        assert app.screen.pod_rows == [] and app.screen.tables["pods"].row_count == 0
+        # nodes are listed (allocatable) but their usage is unknown: a dash, never 0
+        assert app.screen._cells["nodes"]["node-a"][1].text == "—"
+
+
+async def test_polling_is_held_only_while_top_is_open():
+    script = Script()
+    app, ws = make_app(script)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and script.calls)
+        assert ws.usage.active
+        await pilot.press(key("back"))
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, TopScreen) and not ws.usage.active
+        n = script.calls
+        await pilot.pause(0.3)
+        assert script.calls == n
+
+
+async def test_a_real_workspace_without_client_says_the_metrics_api_is_not_available():
+    app, ws = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and app.screen.snapshot.polled)
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "metrics API not available" in text and "no Prometheus configured" in text
