@@ -29,14 +29,30 @@ class MetricValue(msgspec.Struct, **S):
     value: str | None = None
 
 
+class MetricIdentifier(msgspec.Struct, **S):
+    name: str = ""                 # pods / object / external metric name (its selector is not kept)
+
+
+class ObjectRef(msgspec.Struct, **S):
+    kind: str = ""
+    name: str = ""
+    apiVersion: str = ""
+
+
 class SourceSpec(msgspec.Struct, **S):
     name: str = ""                 # resource name (resource / containerResource)
     target: MetricTarget = MetricTarget()
+    container: str = ""            # containerResource
+    metric: MetricIdentifier | None = None      # pods / object / external
+    describedObject: ObjectRef | None = None    # object
 
 
 class SourceStatus(msgspec.Struct, **S):
     name: str = ""
     current: MetricValue = MetricValue()
+    container: str = ""
+    metric: MetricIdentifier | None = None
+    describedObject: ObjectRef | None = None
 
 
 class MetricSpec(msgspec.Struct, **S):
@@ -60,6 +76,15 @@ class MetricStatus(msgspec.Struct, **S):
 class ScaleTargetRef(msgspec.Struct, **S):
     kind: str = ""
     name: str = ""
+    apiVersion: str = ""
+
+
+class HPACondition(msgspec.Struct, **S):
+    type: str = ""                 # AbleToScale / ScalingActive / ScalingLimited
+    status: str = ""               # "True" / "False" / "Unknown"
+    reason: str = ""
+    message: str = ""
+    lastTransitionTime: str | None = None
 
 
 class HPASpec(msgspec.Struct, **S):
@@ -73,6 +98,8 @@ class HPAStatus(msgspec.Struct, **S):
     currentReplicas: int = 0
     desiredReplicas: int = 0
     currentMetrics: tuple[MetricStatus, ...] | None = None  # no omitempty: the API server sends null
+    conditions: tuple[HPACondition, ...] = ()
+    lastScaleTime: str | None = None
 
 
 class HorizontalPodAutoscaler(msgspec.Struct, **S):
