@@ -80,6 +80,7 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("delete", "Delete the selected objects (grace period, confirmation)", "table"),
     ActionSpec("logs", "Logs of the selected pods / workload / node / namespace (Loki, else the API server)", "table"),
     ActionSpec("logs_previous", "Logs of the previous (crashed) container of the selected pods / workload", "table"),
+    ActionSpec("hpa_target", "HPA pane: go to the HPA's target workload (its view, cursor on it)", "table"),
     ActionSpec("top_sort_cpu", "Top: sort pods by CPU usage (highest first)", "table"),
     ActionSpec("top_sort_memory", "Top: sort pods by memory usage (highest first)", "table"),
     # describe view
