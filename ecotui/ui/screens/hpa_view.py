@@ -42,10 +42,10 @@ from ecotui.ui.widgets.task_panel import TaskPanel
 from ecotui.workspace import WorkspaceAPI
 
 KIND = "horizontalpodautoscalers"
-COLUMNS = [("namespace", "NAMESPACE"), ("name", "NAME"), ("reference", "REFERENCE"), ("targets", "TARGETS"),
-           ("minpods", "MIN"), ("maxpods", "MAX"), ("replicas", "REPLICAS"), ("desired", "DESIRED"),
-           ("status", "STATUS"), ("age", "AGE")]
-MAX_WIDTHS = {"namespace": 16, "name": 32, "reference": 32, "targets": 28, "status": 40}
+COLUMNS = [("namespace", "NAMESPACE"), ("name", "NAME"), ("targets", "TARGETS"), ("minpods", "MIN"),
+           ("maxpods", "MAX"), ("replicas", "CUR"), ("desired", "DES"), ("status", "STATUS"),
+           ("reference", "REFERENCE"), ("age", "AGE")]   # kubectl get hpa's, the reference moved right (80 cols)
+MAX_WIDTHS = {"namespace": 16, "name": 28, "reference": 32, "targets": 24, "status": 40}
 HINT_IDS = ("back", "open", "hpa_target", "describe", "filter", "sort", "help")
 HINT_LABELS = {"back": "back", "open": "target pods", "hpa_target": "target", "describe": "describe",
                "filter": "filter", "sort": "sort", "help": "help"}
@@ -62,13 +62,13 @@ def row_cells(hpa: HorizontalPodAutoscaler, now: float) -> tuple[Cell, ...]:
     sev_rank = {"critical": 2, "warning": 1}.get(sev, 0)
     mn = "<unset>" if sp.minReplicas is None else str(sp.minReplicas)
     return (Cell(inert(md.namespace), md.namespace), Cell(inert(md.name), md.name, sev),
-            Cell(inert(v.reference), v.reference),
             Cell(inert(text), (-1.0 if worst is None else worst, text), "warning" if _unknown else ""),
             Cell(mn, -1 if sp.minReplicas is None else sp.minReplicas),
             Cell(str(sp.maxReplicas), sp.maxReplicas, "warning" if v.at_max else ""),
             Cell(str(v.current), v.current, sev),
             Cell(str(v.desired), v.desired, "warning" if v.desired != v.current else ""),
             Cell(inert(v.status), (sev_rank, v.status), sev),
+            Cell(inert(v.reference), v.reference),
             age_cell(md.creationTimestamp, now))
 
 
@@ -114,6 +114,7 @@ class HpaScreen(KindScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.set_interval(SAMPLE_S, self._sample)
+        self.call_after_refresh(self.show_detail, True)
 
     # ---- data ---------------------------------------------------------------------------------
 
@@ -266,9 +267,17 @@ class FocusKindScreen(KindScreen):
         super().__init__(spec, table_cls, ui, workspace)
         self.focus_key: str | None = focus
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.call_after_refresh(self._focus)
+
     def refresh_data(self, *, force: bool = False, fresh: bool = False) -> None:
         super().refresh_data(force=force, fresh=fresh)
-        if self.focus_key is not None and self.is_mounted and self.table.move_to_key(self.focus_key):
+        if self.is_mounted:
+            self._focus()
+
+    def _focus(self) -> None:
+        if self.focus_key is not None and self.table.move_to_key(self.focus_key):
             self.focus_key = None
 
 
