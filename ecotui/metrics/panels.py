@@ -316,7 +316,7 @@ def format_thresholds(panel: Panel) -> str:
     op = "≤" if panel.below else "≥"
     parts = []
     if panel.warn is not None:
-        parts.append(f"warn {op}{format_value(panel.warn, panel.unit)}")
+        parts.append(f"warn{op}{format_value(panel.warn, panel.unit)}")
     if panel.critical is not None:
-        parts.append(f"crit {op}{format_value(panel.critical, panel.unit)}")
-    return ", ".join(parts) or "no thresholds"
+        parts.append(f"crit{op}{format_value(panel.critical, panel.unit)}")
+    return " ".join(parts) or "no thresholds"

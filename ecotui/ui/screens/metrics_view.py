@@ -143,7 +143,7 @@ class MetricsScreen(Screen[None]):
             w = self.size.width
         except Exception:  # noqa: BLE001 - not mounted yet
             w = 80
-        return max(SPARK_MIN, min(SPARK_MAX, (w or 80) - 52))
+        return max(SPARK_MIN, min(SPARK_MAX, (w or 80) - 52))  # 2 padding, 24 value, 26 thresholds
 
     def _ensure_layout(self) -> None:
         cfg = self.config

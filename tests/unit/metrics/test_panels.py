@@ -57,7 +57,7 @@ def test_thresholds_levels_above_and_below():
     assert err.thresholds.level(0.002) is Level.OK and err.thresholds.level(0.02) is Level.WARN
     assert err.thresholds.level(0.3) is Level.CRIT and err.thresholds.level(math.nan) is Level.NODATA
     assert ok.thresholds.level(99.5) is Level.OK and ok.thresholds.level(90) is Level.CRIT
-    assert format_thresholds(err) == "warn ≥1.0 %, crit ≥5.0 %" and format_thresholds(ok).startswith("warn ≤")
+    assert format_thresholds(err) == "warn≥1.0 % crit≥5.0 %" and format_thresholds(ok).startswith("warn≤")
 
 
 @pytest.mark.parametrize("value,unit,text", [(0.0123, "ratio", "1.2 %"), (0.245, "seconds", "245 ms"),
