@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..textsafe import one_line
 from .history import resample
@@ -113,9 +114,9 @@ class KeyMetrics:
         cfg = self.config
         client, why = self._client()
         if client is None:
-            cells = {(s, p.id): Reading(Level.OFF, text="off", error=why, at=now)
-                     for s in cfg.services for p in cfg.panels_for(s)}
-            self.snapshot = GridSnapshot(cfg.services, cfg.columns, cells, now, why, self.snapshot.refreshes + 1)
+            off = {(s, p.id): Reading(Level.OFF, text="off", error=why, at=now)
+                   for s in cfg.services for p in cfg.panels_for(s)}
+            self.snapshot = GridSnapshot(cfg.services, cfg.columns, off, now, why, self.snapshot.refreshes + 1)
             return self.snapshot
         due = ranges if ranges is not None else time.monotonic() - self._last_range >= cfg.range_refresh_s
         sem = asyncio.Semaphore(cfg.concurrency)
@@ -143,7 +144,7 @@ class KeyMetrics:
                     return None
             return range_values(res, panel, start, end, n)
 
-        jobs = [instant(s, p) for s, p in keys]
+        jobs: list[Coroutine[Any, Any, Any]] = [instant(s, p) for s, p in keys]
         if due:
             jobs += [spark(s, p) for s, p in keys]
             self._last_range = time.monotonic()
@@ -152,7 +153,7 @@ class KeyMetrics:
         if due:
             for (s, p), vals in zip(keys, results[len(keys):]):
                 if vals is not None:
-                    self._spark[(s, p.id)] = vals  # type: ignore[assignment]
+                    self._spark[(s, p.id)] = vals
         cells: dict[Key, Reading] = {}
         for (s, p), r in zip(keys, readings):
             assert isinstance(r, Reading)

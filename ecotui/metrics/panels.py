@@ -234,7 +234,7 @@ def _panels(where: str, raw: Any, base: tuple[Panel, ...], merge: bool) -> tuple
     out: list[Panel] = list(base) if merge else []
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        p = _panel(f"{where}[{i}]", item, by_id.get(item.get("id")) if isinstance(item, Mapping) else None)
+        p = _panel(f"{where}[{i}]", item, by_id.get(str(item.get("id"))) if isinstance(item, Mapping) else None)
         if p.id in seen:
             raise PanelConfigError(f"{where}[{i}].id {p.id!r} appears twice")
         seen.add(p.id)

@@ -43,7 +43,7 @@ def prom(log: list[str] | None = None) -> PromClient:
     def handler(req: httpx.Request) -> httpx.Response:
         form = dict(urllib.parse.parse_qsl(req.content.decode()))
         q = form["query"]
-        if log is not None:
+        if log is not None and 'namespace="ecotrack"' in q:   # the grid's queries (not top's fallback)
             log.append(q)
         if q.startswith("bad"):
             return httpx.Response(400, json={"status": "error", "errorType": "bad_data",
