@@ -258,6 +258,7 @@ class UsageSource:
                  alloc: AllocSource | None = None) -> None:
         self.client = client
         self._prom = prom
+        self._custom_api = read_api is not None
         self._read_api = read_api or (lambda: read_metrics_api(client) if client is not None else _no_client())
         self._read_prom = read_prom
         self.interval = interval
@@ -269,25 +270,40 @@ class UsageSource:
         self._holders: set[int] = set()
         self._next_token = 0
         self._refresher: Refresher | None = None
+        self._alloc_on_figures = False
         self.polls = 0
 
     # ---- demand ----------------------------------------------------------------------------------------
 
-    def acquire(self) -> int:
-        """Something visible needs usage: start (or resume) polling. Returns a token for `release`."""
+    def acquire(self, alloc_now: bool = True) -> int:
+        """Something visible needs usage: start (or resume) polling. Returns a token for `release`. The
+        requests/limits informers start now (`alloc_now`, the top screen) or once usage figures exist (the
+        cockpit's columns: no extra LIST of every pod on a cluster without metrics)."""
         self._next_token += 1
         self._holders.add(self._next_token)
         if self._refresher is None:
             self._refresher = Refresher(self.poll, self.interval)
             self._refresher.start()
         self._refresher.resume()
-        self.alloc.start()
+        if alloc_now or self._snap.has_figures:
+            self.alloc.start()
+        else:
+            self._alloc_on_figures = True
         return self._next_token
 
     def release(self, token: int) -> None:
         self._holders.discard(token)
         if not self._holders and self._refresher is not None:
             self._refresher.pause()
+
+    def may_have_figures(self) -> bool:
+        """Whether any source could answer (an API client, a test reader, or a configured Prometheus)."""
+        if self.client is not None or self._custom_api or self._read_prom is not None:
+            return True
+        try:
+            return self._prom() is not None
+        except Exception:  # noqa: BLE001 - a bad credentials file: nothing to read from
+            return False
 
     @property
     def active(self) -> bool:
@@ -343,6 +359,9 @@ class UsageSource:
                                         and figures.source == "metrics-server" else
                                         self.interval if figures is not None else UNAVAILABLE_RETRY)
         self._publish(figures, problem, note, error, now)
+        if figures is not None and self._alloc_on_figures and self._holders:
+            self._alloc_on_figures = False
+            self.alloc.start()
 
     def _publish(self, f: Figures | None, problem: str, note: str, error: str, now: float) -> None:
         old = self._snap

