@@ -122,13 +122,21 @@ class KeyMetrics:
         sem = asyncio.Semaphore(cfg.concurrency)
         keys = [(s, p) for s in cfg.services for p in cfg.panels_for(s)]
 
+        down: list[Reading] = []   # once Prometheus is unreachable / timing out, the rest of this pass says so
+                                   # without asking (a dead Prometheus costs one timeout per pass, not 25)
+
         async def instant(svc: str, panel: Panel) -> Reading:
             async with sem:
+                if down:
+                    return down[0]
                 try:
                     res = await asyncio.wait_for(client.query(cfg.expr(panel, svc), timeout=cfg.timeout_s),
-                                                 cfg.timeout_s + 2.0)
+                                                 cfg.timeout_s + 1.5)
                 except Exception as exc:  # noqa: BLE001 - every failure is a reading
-                    return error_reading(exc, self.clock())
+                    r = error_reading(exc, self.clock())
+                    if r.level is Level.UNREACHABLE:
+                        down.append(r)
+                    return r
             return instant_reading(res, panel, now)
 
         async def spark(svc: str, panel: Panel) -> tuple[float, ...] | None:
@@ -136,10 +144,12 @@ class KeyMetrics:
             start = end - cfg.range_minutes * 60
             n = max(2, self.columns)
             async with sem:
+                if down:
+                    return None
                 try:
                     res = await asyncio.wait_for(
                         client.query_range(cfg.expr(panel, svc), start, end, (end - start) / n,
-                                           timeout=cfg.timeout_s), cfg.timeout_s + 2.0)
+                                           timeout=cfg.timeout_s), cfg.timeout_s + 1.5)
                 except Exception:  # noqa: BLE001 - the old sparkline stays
                     return None
             return range_values(res, panel, start, end, n)

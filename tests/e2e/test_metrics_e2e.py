@@ -67,7 +67,8 @@ async def test_error_and_latency_spikes_turn_cells_critical_and_back(testbed):
             await asyncio.to_thread(incidents.run, "error-spike", "payment-service")
             took, refreshes = await crosses(pilot, screen, "payment-service", "err", {Level.CRIT}, 30,
                                             "payment 5xx critical")
-            print(f"5xx critical after {took:.1f}s, {refreshes} refreshes")
+            print(f"5xx critical after {took:.1f}s, {refreshes} refreshes: "
+                  f"{screen.snapshot.reading('payment-service', 'err').text}")
             # two refreshes once the spike has been scraped (Prometheus scrapes every 5 s)
             assert took <= 2 * REFRESH + SCRAPE + 2, took
             assert level(screen, "user-service", "err") is not Level.CRIT
@@ -80,7 +81,8 @@ async def test_error_and_latency_spikes_turn_cells_critical_and_back(testbed):
             await asyncio.to_thread(incidents.run, "latency-spike", "order-service")
             took, refreshes = await crosses(pilot, screen, "order-service", "p95", {Level.CRIT}, 30,
                                             "order p95 critical")
-            print(f"p95 critical after {took:.1f}s, {refreshes} refreshes")
+            print(f"p95 critical after {took:.1f}s, {refreshes} refreshes: "
+                  f"{screen.snapshot.reading('order-service', 'p95').text}")
             assert took <= 2 * REFRESH + SCRAPE + 2, took
             assert screen.snapshot.reading("order-service", "p95").text.endswith(" s")
             await asyncio.to_thread(incidents.run, "clear", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import urllib.parse
 
 import httpx
@@ -78,9 +79,12 @@ def test_unreachable_and_timeout_are_not_zero():
     async def slow(path, form):
         await asyncio.sleep(5)
         return httpx.Response(200, json=vector("1"))
-    k = km(slow, timeout_s=0.2)
-    snap = asyncio.run(asyncio.wait_for(k.refresh(ranges=False), 8))
+    k = km(slow, timeout_s=0.2, concurrency=4)
+    t0 = time.monotonic()
+    snap = asyncio.run(asyncio.wait_for(k.refresh(), 8))
     assert {r.text for r in snap.cells.values()} == {"timeout"}
+    assert time.monotonic() - t0 < 3.0          # one wave of timeouts; the rest of the pass is not sent
+    assert snap.requests == 4
 
 
 def test_no_prometheus_or_bad_credentials_say_so():
