@@ -91,6 +91,17 @@ def allocated_from_describe(tb) -> dict[str, dict[str, float]]:
 async def test_top_agrees_with_kubectl_top_and_describe_nodes(testbed):
     app = make_app(testbed, load_config(str(testbed.ecotui_config)))
     async with app.run_test(size=(120, 40)) as pilot:
+        # the cockpit's panes get the top columns once metrics exist
+        cockpit = await wait(pilot, lambda: "live" in app.screen.query_one("#header").plain and app.screen, 30, "live")
+        await wait(pilot, lambda: cockpit.top.on and ("cpu", "CPU") in cockpit.tables["nodes"].columns_spec, 30,
+                   "top columns in the panes")
+        cols = [k for k, _ in cockpit.tables["nodes"].columns_spec]
+
+        def cpu_text(node: str) -> str:
+            cells = cockpit.models["nodes"].cells_of(node)
+            return cells[cols.index("cpu")].text if cells and len(cells) == len(cols) else ""
+        await wait(pilot, lambda: all(re.fullmatch(r"\d+m", cpu_text(n)) for n in cockpit.top.snap.nodes), 10,
+                   "node CPU figures in the nodes pane")
         screen = await open_top(pilot, app)
         src = screen._source
         assert src is not None
