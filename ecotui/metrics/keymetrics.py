@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,56 +119,68 @@ class KeyMetrics:
             self.snapshot = GridSnapshot(cfg.services, cfg.columns, off, now, why, self.snapshot.refreshes + 1)
             return self.snapshot
         due = ranges if ranges is not None else time.monotonic() - self._last_range >= cfg.range_refresh_s
+        if due:
+            self._last_range = time.monotonic()
         sem = asyncio.Semaphore(cfg.concurrency)
-        keys = [(s, p) for s in cfg.services for p in cfg.panels_for(s)]
+        down: list[BaseException] = []   # once Prometheus is unreachable / timing out, the rest of this pass
+                                         # says so without asking (a dead Prometheus costs one timeout per pass)
+        end = now
+        start = end - cfg.range_minutes * 60
+        n = max(2, self.columns)
 
-        down: list[Reading] = []   # once Prometheus is unreachable / timing out, the rest of this pass says so
-                                   # without asking (a dead Prometheus costs one timeout per pass, not 25)
-
-        async def instant(svc: str, panel: Panel) -> Reading:
+        async def ask(expr: str, ranged: bool) -> PromResult | BaseException:
             async with sem:
                 if down:
                     return down[0]
                 try:
-                    res = await asyncio.wait_for(client.query(cfg.expr(panel, svc), timeout=cfg.timeout_s),
-                                                 cfg.timeout_s + 1.5)
-                except Exception as exc:  # noqa: BLE001 - every failure is a reading
-                    r = error_reading(exc, self.clock())
-                    if r.level is Level.UNREACHABLE:
-                        down.append(r)
-                    return r
-            return instant_reading(res, panel, now)
+                    call = (client.query_range(expr, start, end, (end - start) / n, timeout=cfg.timeout_s) if ranged
+                            else client.query(expr, timeout=cfg.timeout_s))
+                    return await asyncio.wait_for(call, cfg.timeout_s + 1.5)
+                except Exception as exc:  # noqa: BLE001 - every failure becomes a reading
+                    if error_reading(exc, 0).level is Level.UNREACHABLE:
+                        down.append(exc)
+                    return exc
 
-        async def spark(svc: str, panel: Panel) -> tuple[float, ...] | None:
-            end = now
-            start = end - cfg.range_minutes * 60
-            n = max(2, self.columns)
-            async with sem:
-                if down:
-                    return None
-                try:
-                    res = await asyncio.wait_for(
-                        client.query_range(cfg.expr(panel, svc), start, end, (end - start) / n,
-                                           timeout=cfg.timeout_s), cfg.timeout_s + 1.5)
-                except Exception:  # noqa: BLE001 - the old sparkline stays
-                    return None
-            return range_values(res, panel, start, end, n)
-
-        jobs: list[Coroutine[Any, Any, Any]] = [instant(s, p) for s, p in keys]
-        if due:
-            jobs += [spark(s, p) for s, p in keys]
-            self._last_range = time.monotonic()
+        grouped, alone = cfg.grid_groups()
+        exprs = [cfg.grid_expr(p, svcs) for p, svcs in grouped] + [cfg.expr(p, s) for s, p in alone]
+        jobs = [ask(e, False) for e in exprs] + ([ask(e, True) for e in exprs] if due else [])
         results = await asyncio.gather(*jobs)
-        readings = results[:len(keys)]
-        if due:
-            for (s, p), vals in zip(keys, results[len(keys):]):
-                if vals is not None:
-                    self._spark[(s, p.id)] = vals
+        inst, rng = results[:len(exprs)], results[len(exprs):]
         cells: dict[Key, Reading] = {}
-        for (s, p), r in zip(keys, readings):
-            assert isinstance(r, Reading)
-            hist = self._spark.get((s, p.id), ())
-            cells[(s, p.id)] = Reading(r.level, r.value, r.text, r.error, r.at, hist) if hist else r
+        label = cfg.service_label
+        for i, (col, svcs) in enumerate(grouped):
+            res, got = inst[i], rng[i] if due else None
+            by_svc = _split(res, label, svcs) if isinstance(res, PromResult) else {}
+            for s in svcs:
+                panel = cfg.panel(s, col.id) or col
+                cells[(s, col.id)] = (instant_reading(by_svc.get(s, _EMPTY), panel, now) if isinstance(res, PromResult)
+                                      else error_reading(res, self.clock()))
+                if isinstance(got, PromResult):
+                    sub = PromResult("matrix", series=tuple(x for x in got.series if x.labels.get(label) == s))
+                    self._spark[(s, col.id)] = range_values(sub, panel, start, end, n)
+        for j, (s, p) in enumerate(alone, start=len(grouped)):
+            res, got = inst[j], rng[j] if due else None
+            cells[(s, p.id)] = (instant_reading(res, p, now) if isinstance(res, PromResult)
+                                else error_reading(res, self.clock()))
+            if isinstance(got, PromResult):
+                self._spark[(s, p.id)] = range_values(got, p, start, end, n)
+        for k, r in cells.items():
+            hist = self._spark.get(k, ())
+            if hist:
+                cells[k] = Reading(r.level, r.value, r.text, r.error, r.at, hist)
         self.snapshot = GridSnapshot(cfg.services, cfg.columns, cells, now, "", self.snapshot.refreshes + 1,
                                      client.stats.requests, time.monotonic() - t0)
         return self.snapshot
+
+
+_EMPTY = PromResult("vector")
+
+
+def _split(res: PromResult, label: str, services: tuple[str, ...]) -> dict[str, PromResult]:
+    """A grid query's vector → one vector per service (by the service label)."""
+    out: dict[str, list[Any]] = {s: [] for s in services}
+    for sample in res.samples:
+        svc = sample.labels.get(label)
+        if svc in out:
+            out[svc].append(sample)
+    return {s: PromResult(res.kind, samples=tuple(v)) for s, v in out.items()}

@@ -38,7 +38,7 @@ PRESETS = ("runbook", "micrometer")
 RUNBOOK_SERVICES = ("user-service", "product-service", "order-service", "payment-service", "notification-service")
 _KEYS = ("preset", "namespace", "services", "service_label", "window", "refresh_s", "range_minutes",
          "range_refresh_s", "timeout_s", "concurrency", "panels", "services_overrides")
-_PANEL_KEYS = ("id", "title", "query", "unit", "warn", "critical", "below")
+_PANEL_KEYS = ("id", "title", "query", "grid_query", "unit", "warn", "critical", "below")
 _WINDOW = re.compile(r"^[0-9]+(ms|s|m|h|d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -57,41 +57,56 @@ class Panel:
     warn: float | None = None
     critical: float | None = None
     below: bool = False
+    grid_query: str = ""    # optional: every service at once, one series per service labelled {label}
 
     @property
     def thresholds(self) -> Thresholds:
         return Thresholds(self.warn, self.critical, above=not self.below)
 
 
-def _sel(metric: str, extra: str = "") -> str:
-    return f'{metric}{{namespace="{{namespace}}",{{label}}="{{service}}"{extra}}}'
+def _both(template: str) -> tuple[str, str]:
+    """(per-service query, grid query) from one template: `SEL(metric, extra)` is the series selector, `BY` the
+    outer grouping and `BYC` extra grouping labels. The grid query answers for every service at once, one
+    series per service labelled by {label}."""
+    def expand(grid: bool) -> str:
+        out = template.replace("BYC", ", {label}" if grid else "").replace("BY", " by ({label})" if grid else "")
+        match = '{label}=~"{services}"' if grid else '{label}="{service}"'
+        while "SEL(" in out:
+            i = out.index("SEL(")
+            j = out.index(")", i)
+            metric, _, extra = out[i + 4:j].partition(",")
+            extra = f",{extra}" if extra else ""
+            out = out[:i] + f'{metric.strip()}{{namespace="{{namespace}}",{match}{extra}}}' + out[j + 1:]
+        return out
+    return expand(False), expand(True)
 
 
 def _runbook() -> tuple[Panel, ...]:
-    req, bucket = "http_requests_total", "http_request_duration_seconds_bucket"
-    return _common(req, bucket, 'status=~"5.."')
+    return _common("http_requests_total", "http_request_duration_seconds_bucket")
 
 
 def _micrometer() -> tuple[Panel, ...]:
-    req, bucket = "http_server_requests_seconds_count", "http_server_requests_seconds_bucket"
-    return _common(req, bucket, 'status=~"5.."')
+    return _common("http_server_requests_seconds_count", "http_server_requests_seconds_bucket")
 
 
-def _common(req: str, bucket: str, err: str) -> tuple[Panel, ...]:
-    rate = "sum(rate({sel}[{{window}}]))"
-    heap = ',area="heap"'
-    return (
-        Panel("rps", "req/s", rate.format(sel=_sel(req)), "rps"),
-        Panel("err", "5xx", f"(sum(rate({_sel(req, ',' + err)}[{{window}}])) or vector(0)) / "
-                            + rate.format(sel=_sel(req)), "ratio", 0.01, 0.05),
-        Panel("p95", "p95", f"histogram_quantile(0.95, sum by (le)(rate({_sel(bucket)}[{{window}}])))",
-              "seconds", 1.0, 2.0),
-        Panel("heap", "heap", f"max(sum by (pod)({_sel('jvm_memory_used_bytes', heap)})"
-                              f" / sum by (pod)({_sel('jvm_memory_max_bytes', heap)} > 0))", "ratio", 0.8, 0.9),
-        Panel("pool", "db pool", f'max(max by (pod,pool)({_sel("hikaricp_connections_active")})'
-                                 f' / max by (pod,pool)({_sel("hikaricp_connections_max")} > 0))',
-              "ratio", 0.8, 0.95),
+def _common(req: str, bucket: str) -> tuple[Panel, ...]:
+    total = f"sumBY(rate(SEL({req})[{{window}}]))"
+    specs = (
+        ("rps", "req/s", total, "rps", None, None),
+        ("err", "5xx", f'(sumBY(rate(SEL({req},status=~"5..")[{{window}}])) or 0 * {total}) / {total}',
+         "ratio", 0.01, 0.05),
+        ("p95", "p95", f"histogram_quantile(0.95, sum by (leBYC)(rate(SEL({bucket})[{{window}}])))",
+         "seconds", 1.0, 2.0),
+        ("heap", "heap", 'maxBY(sum by (podBYC)(SEL(jvm_memory_used_bytes,area="heap"))'
+                         ' / sum by (podBYC)(SEL(jvm_memory_max_bytes,area="heap") > 0))', "ratio", 0.8, 0.9),
+        ("pool", "db pool", "maxBY(max by (pod, poolBYC)(SEL(hikaricp_connections_active))"
+                            " / max by (pod, poolBYC)(SEL(hikaricp_connections_max) > 0))", "ratio", 0.8, 0.95),
     )
+    out = []
+    for pid, title, template, unit, warn, crit in specs:
+        query, grid = _both(template)
+        out.append(Panel(pid, title, query, unit, warn, crit, grid_query=grid))
+    return tuple(out)
 
 
 def preset_panels(name: str) -> tuple[Panel, ...]:
@@ -140,6 +155,30 @@ class MetricsConfig:
         return render(panel.query, service=service, namespace=self.namespace, label=self.service_label,
                       window=self.window)
 
+    def grid_expr(self, panel: Panel, services: tuple[str, ...]) -> str:
+        """The panel's grid query for these services ({services} = an anchored regex alternation)."""
+        alt = "|".join(s.replace(".", "\\.") for s in services)   # names are [A-Za-z0-9._-]: only "." is special
+        return render(panel.grid_query, services=alt, namespace=self.namespace, label=self.service_label,
+                      window=self.window)
+
+    def grid_groups(self) -> tuple[list[tuple[Panel, tuple[str, ...]]], list[tuple[str, Panel]]]:
+        """How a pass asks: ([(panel, services answered by its one grid query)], [(service, panel) asked alone]).
+        A service shares a panel's grid query when its own panel has the same query and grid query."""
+        grouped: list[tuple[Panel, tuple[str, ...]]] = []
+        alone: list[tuple[str, Panel]] = []
+        taken: set[tuple[str, str]] = set()
+        for col in self.columns:
+            if not col.grid_query:
+                continue
+            svcs = tuple(s for s in self.services if (p := self.panel(s, col.id)) is not None
+                         and p.query == col.query and p.grid_query == col.grid_query)
+            if len(svcs) > 1:
+                grouped.append((col, svcs))
+                taken.update((s, col.id) for s in svcs)
+        for s in self.services:
+            alone.extend((s, p) for p in self.panels_for(s) if (s, p.id) not in taken)
+        return grouped, alone
+
 
 def _quote(value: str) -> str:
     """A value safe inside a PromQL double-quoted string."""
@@ -150,7 +189,7 @@ def render(query: str, **values: str) -> str:
     """Replace `{name}` for the given names only (PromQL braces stay)."""
     out = query
     for k, v in values.items():
-        out = out.replace("{" + k + "}", _quote(v) if k in ("service", "namespace") else v)
+        out = out.replace("{" + k + "}", _quote(v) if k in ("service", "namespace", "services") else v)
     return out
 
 
@@ -220,6 +259,9 @@ def _panel(where: str, raw: Any, base: Panel | None) -> Panel:
     return replace(base, id=pid,
                    title=_str(f"{where}.title", raw["title"]) if "title" in raw else base.title,
                    query=_str(f"{where}.query", raw["query"]) if "query" in raw else base.query,
+                   # a changed query drops the inherited grid query (it would answer something else)
+                   grid_query=(_str(f"{where}.grid_query", raw["grid_query"]) if "grid_query" in raw
+                               else "" if "query" in raw else base.grid_query),
                    unit=unit, below=below,
                    warn=_threshold(f"{where}.warn", raw["warn"]) if "warn" in raw else base.warn,
                    critical=_threshold(f"{where}.critical", raw["critical"]) if "critical" in raw else base.critical)

@@ -3,6 +3,7 @@ cursor and the workload the user was on, refreshes pause while covered and stop 
 hostile labels render inert, and the failure texts."""
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 import httpx
@@ -50,20 +51,23 @@ def prom(log: list[str] | None = None) -> PromClient:
                                              "error": 'invalid parameter "query": 1:4: parse error: unexpected end'})
         if req.url.path.endswith("query_range"):
             start = float(form["start"])
+            m = re.search(r'app=~"([^"]*)"', q)
+            apps = m.group(1).split("|") if m else ["x\x1b[31m"]     # the grid's, or a hostile label
             return httpx.Response(200, json={"status": "success", "data": {"resultType": "matrix", "result": [
-                {"metric": {"app": "x\x1b[31m"}, "values": [[start + 60 * i, str(i)] for i in range(30)]}]}})
-        if "payment-service" in q and "5.." in q:
-            value = "0.3"
-        elif "histogram_quantile" in q:
-            value = "0.25"
-        elif "{namespace=" in q and "sum by (app)" in q:
+                {"metric": {"app": a}, "values": [[start + 60 * i, str(i)] for i in range(30)]} for a in apps]}})
+        if q.startswith("sum by (app)(rate(x{"):     # typed at the PromQL prompt
             return httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": [
                 {"metric": {"app": "evil\x1b]52;c;Zm9v\x07"}, "value": [T0, "4"]},
                 {"metric": {"app": "payment-service"}, "value": [T0, "7"]}]}})
-        else:
-            value = "0.004"
+        m = re.search(r'app=~"([^"]*)"', q)     # a grid query: one series per service
+        apps = m.group(1).split("|") if m else [""]
+
+        def value(app: str) -> str:
+            if "5.." in q:
+                return "0.3" if app == "payment-service" else "0.004"
+            return "0.25" if "histogram_quantile" in q else "0.004"
         return httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": [
-            {"metric": {}, "value": [T0, value]}]}})
+            {"metric": {"app": a} if a else {}, "value": [T0, value(a)]} for a in apps]}})
     return PromClient(PromConfig("http://127.0.0.1:9"), transport=httpx.MockTransport(handler))
 
 
@@ -85,7 +89,7 @@ async def test_grid_levels_detail_and_cursor():
     app = app_with(prom(), {"refresh_s": 60})
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_grid(pilot, app)
-        assert screen.panels_refreshing == 25 and screen.requests >= 25
+        assert screen.panels_refreshing == 25 and screen.requests == 10    # a grid query per panel
         snap = screen.snapshot
         assert snap.reading("payment-service", "err").level is Level.CRIT
         assert snap.reading("user-service", "err").level is Level.OK

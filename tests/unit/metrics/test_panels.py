@@ -18,11 +18,28 @@ def test_defaults_are_the_runbooks_five_on_the_runbook_services():
     assert cfg.services == RUNBOOK_SERVICES and cfg.window == "5m" and cfg.preset == "runbook"
     err = cfg.expr(cfg.panel("payment-service", "err"), "payment-service")
     assert 'http_requests_total{namespace="ecotrack",app="payment-service",status=~"5.."}[5m]' in err
-    assert "or vector(0)" in err    # no 5xx series yet = 0 % of real traffic; no traffic at all = no data
+    assert " or 0 * sum(rate(" in err    # no 5xx series yet = 0 % of real traffic; no traffic at all = no data
     p95 = cfg.expr(cfg.panel("user-service", "p95"), "user-service")
     assert p95.startswith("histogram_quantile(0.95, sum by (le)(rate(http_request_duration_seconds_bucket{")
     assert "jvm_memory_used_bytes" in cfg.expr(cfg.panels[3], "x") and 'area="heap"' in cfg.expr(cfg.panels[3], "x")
     assert "hikaricp_connections_active" in cfg.expr(cfg.panels[4], "x")
+
+
+def test_grid_queries_answer_every_service_at_once():
+    cfg = parse_metrics({"services": ["a.b", "c"]})
+    q = cfg.grid_expr(cfg.panel("c", "p95"), cfg.services)
+    assert q == ('histogram_quantile(0.95, sum by (le, app)(rate(http_request_duration_seconds_bucket'
+                 '{namespace="ecotrack",app=~"a\\\\.b|c"}[5m])))')
+    grouped, alone = cfg.grid_groups()
+    assert [(p.id, svcs) for p, svcs in grouped] == [(i, ("a.b", "c")) for i in ("rps", "err", "p95", "heap", "pool")]
+    assert alone == []
+    # a service whose query differs is asked alone; a threshold-only override still shares the grid query
+    cfg = parse_metrics({"services": ["a", "b", "c"], "panels": [{"id": "err"}, {"id": "p95"}, {"id": "x", "query": "up"}],
+                         "services_overrides": {"a": {"panels": [{"id": "err", "query": "mine"}, {"id": "p95", "warn": 9}]}}})
+    grouped, alone = cfg.grid_groups()
+    assert [(p.id, svcs) for p, svcs in grouped] == [("err", ("b", "c")), ("p95", ("a", "b", "c"))]
+    assert [(s, p.id) for s, p in alone] == [("a", "err"), ("a", "x"), ("b", "x"), ("c", "x")]
+    assert cfg.panel("a", "err").grid_query == "" and cfg.panel("a", "p95").grid_query
 
 
 def test_micrometer_preset_and_settings():
