@@ -1,6 +1,7 @@
 """Evaluating the key-metric grid: every (service, panel) query at once through the context's Prometheus.
 
-`KeyMetrics(config, prom)`; `await km.refresh()` runs the instant queries of the whole grid concurrently
+`KeyMetrics(config, prom)`; `await km.refresh()` runs the instant queries of the whole grid concurrently — one
+grid query per panel for the services that share it (split by the service label), one query per other cell —
 (at most `config.concurrency` in flight, each with `config.timeout_s`), and — every `range_refresh_s` — the
 range queries behind the sparklines (`range_minutes` back, step = range / `columns`). It returns (and keeps in
 `snapshot`) an immutable `GridSnapshot`: one `Reading` per cell whose `history` is the sparkline's values.

@@ -14,13 +14,15 @@ Config (top-level `metrics:` = defaults for every context; a context's own `metr
       timeout_s: 5               # per query
       concurrency: 8             # queries in flight at once
       panels:                    # replaces the preset's panels (omit to keep them)
-        - {id: err, title: 5xx, query: '...', unit: ratio, warn: 0.01, critical: 0.05, below: false}
+        - {id: err, title: 5xx, query: '...', unit: ratio, warn: 0.01, critical: 0.05, below: false,
+           grid_query: '...'}   # optional: every service at once, one series per service (by {label})
       services_overrides:
         payment-service:
           panels: [{id: p95, critical: 3}]          # same id: fields override; a new id adds a column
 
-Placeholders in a query: `{service}`, `{namespace}`, `{label}`, `{window}` (only these; PromQL's own braces are
-left alone). Units: ratio (shown as %), percent, seconds, bytes, rps, count. Thresholds are in the unit's raw
+Placeholders in a query: `{service}`, `{namespace}`, `{label}`, `{window}`, and in a grid query `{services}` (an
+alternation for `=~`) instead of `{service}` — only these; PromQL's own braces are left alone. The presets ship
+grid queries, so a pass asks one query per panel for all services; a service whose query differs is asked alone. Units: ratio (shown as %), percent, seconds, bytes, rps, count. Thresholds are in the unit's raw
 value (a ratio's 5 % is 0.05); `below: true` for metrics that are bad when low.
 """
 from __future__ import annotations
