@@ -203,6 +203,17 @@ def events_by_hpa(events: Iterable[Any]) -> dict[str, tuple[Any, ...]]:
     return {k: tuple(sorted(v, key=lambda e: event_time(e) or 0.0, reverse=True)) for k, v in by.items()}
 
 
+def merge_events(*groups: Iterable[Any]) -> tuple[Any, ...]:
+    """Events of one HPA from several sources (the cache, a fresh LIST), each once (by name), newest first."""
+    by: dict[str, Any] = {}
+    for g in groups:
+        for e in g:
+            old = by.get(e.metadata.name)
+            if old is None or (event_time(e) or 0.0) >= (event_time(old) or 0.0):
+                by[e.metadata.name] = e
+    return tuple(sorted(by.values(), key=lambda e: event_time(e) or 0.0, reverse=True))
+
+
 def event_lines(events: Iterable[Any], limit: int = MAX_EVENTS) -> tuple[EventLine, ...]:
     return tuple(EventLine(event_time(e), one_line(e.type, 16), one_line(e.reason, 60), one_line(e.message, 400),
                            event_count(e)) for e in list(events)[:limit])

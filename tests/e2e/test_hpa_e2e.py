@@ -149,7 +149,19 @@ async def test_hpa_at_max_shown_with_scaling_limited_then_clear(testbed):
                 hot = any(m.ratio is not None and m.ratio > 1.0 for m in v.metrics)  # the incident's CPU, not a
                 return hot and v.at_max and lim is not None and lim.status == "True"  # leftover scale-up
 
-            await wait(pilot, at_max_limited, INCIDENT_WAIT, "user-service-hpa at max with ScalingLimited True")
+            # other helpers' e2e tests share the testbed and `incident clear` clears every incident: if ours was
+            # cleared under us, start it again (at most twice, each with a fresh bounded wait)
+            deadline, reapplied = time.monotonic() + INCIDENT_WAIT, 0
+            while not at_max_limited():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"user-service-hpa not at max with ScalingLimited True within "
+                                         f"{INCIDENT_WAIT}s (re-applied {reapplied}x)")
+                if reapplied < 2 and not any(e.get("name") == "hpa-at-max" for e in incidents._load_applied()):
+                    reapplied += 1
+                    print(f"\nhpa-at-max was cleared by someone else after {time.monotonic() - t0:.0f}s: re-applied")
+                    await asyncio.to_thread(incidents.run, "hpa-at-max", None)
+                    t0, deadline = time.monotonic(), time.monotonic() + INCIDENT_WAIT
+                await pilot.pause(0.2)
             took = time.monotonic() - t0
             print(f"\nhpa-at-max: shown at max with ScalingLimited after {took:.1f}s; "
                   f"{len(seen_unknown)} unknown-metric samples, e.g. {seen_unknown[:1]}")

@@ -7,7 +7,7 @@ from ecotui.keymap import load_keymap
 from ecotui.ui.screens.hpa_view import FocusKindScreen, HpaScreen, TargetPodsScreen
 from test_cockpit import make_app, make_session
 from test_kind_views import deployment, items
-from ui_fakes import T0, event, pod, screen_text
+from ui_fakes import event, pod, screen_text
 
 KEYMAP, _ = load_keymap()
 CREATED = "2023-11-14T20:00:00Z"
@@ -46,7 +46,8 @@ def session():
     s.set_items("deployments", items("deployments", [deployment("ecotrack", "user-service", 8, 8),
                                                      deployment("ecotrack", "order-service", 3, 3)]))
     s.objects[("deployments", "ecotrack", "user-service")] = deployment("ecotrack", "user-service", 8, 8)
-    s.set_pods([pod("user-service-a", labels={"app": "user-service"}), pod("user-service-b", labels={"app": "user-service"}),
+    s.set_pods([pod("user-service-a", labels={"app": "user-service"}),
+                pod("user-service-b", labels={"app": "user-service"}),
                 pod("user-service-x", ns="other", labels={"app": "user-service"}),
                 pod("order-service-a", labels={"app": "order-service"})])
     s.set_events([event("r1", reason="SuccessfulRescale", kind="HorizontalPodAutoscaler", obj="user-service-hpa",

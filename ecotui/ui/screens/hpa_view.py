@@ -13,6 +13,7 @@ target's kind view with the cursor on it.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -50,6 +51,7 @@ HINT_IDS = ("back", "open", "hpa_target", "describe", "filter", "sort", "help")
 HINT_LABELS = {"back": "back", "open": "target pods", "hpa_target": "target", "describe": "describe",
                "filter": "filter", "sort": "sort", "help": "help"}
 SAMPLE_S = 5.0        # replica samples for the sparkline
+EVENTS_REFETCH_S = 30.0   # the selected HPA's events are read fresh at most this often (the cache is bounded)
 SPARK = 30
 
 
@@ -96,6 +98,7 @@ class HpaScreen(KindScreen):
         self.history = History(window_s=1800.0, max_points=400)
         self._events_seen: tuple[int, int] | None = None
         self._events: dict[str, tuple[Any, ...]] = {}
+        self._fresh: dict[str, tuple[float, tuple[Any, ...]]] = {}   # key -> (monotonic, events from a LIST)
         self._detail_seen: Any = None
         self._last_sample = -math.inf
         self.detail_text = ""        # plain text of the detail area (tests read it)
@@ -125,7 +128,7 @@ class HpaScreen(KindScreen):
 
     def reset_data(self) -> None:
         self.history = History(window_s=1800.0, max_points=400)
-        self._events_seen, self._events, self._detail_seen = None, {}, None
+        self._events_seen, self._events, self._detail_seen, self._fresh = None, {}, None, {}
         super().reset_data()
 
     def _hpa_events(self) -> dict[str, tuple[Any, ...]]:
@@ -166,7 +169,13 @@ class HpaScreen(KindScreen):
         items = self.session.snapshot(KIND).items
         hpa = items.get(key) if key is not None else None
         events = self._hpa_events()
-        state = (key, id(hpa), id(events.get(key or "")), int(now // 5), len(self.history.points(key or "")))
+        if hpa is not None and key is not None:
+            got = self._fresh.get(key)
+            if got is None or time.monotonic() - got[0] > EVENTS_REFETCH_S:
+                self._fresh[key] = (time.monotonic(), got[1] if got else ())
+                self._fetch_events(key, hpa.metadata.namespace, hpa.metadata.name)
+        fresh = self._fresh.get(key or "", (0.0, ()))[1]
+        state = (key, id(hpa), id(events.get(key or "")), id(fresh), int(now // 5), len(self.history.points(key or "")))
         if state == self._detail_seen and not force:
             return
         self._detail_seen = state
@@ -176,7 +185,7 @@ class HpaScreen(KindScreen):
             self.detail_text = "no HPA selected" if items else "no HorizontalPodAutoscalers here"
             widget.update(Text(self.detail_text, style=self.ui.styles.get("muted") or ""))
             return
-        v = self.view = H.hpa_view(hpa, events.get(key or "", ()), now)
+        v = self.view = H.hpa_view(hpa, H.merge_events(events.get(key or "", ()), fresh), now)
         lines = H.detail_lines(v, now)
         spark = self._spark(v, now)
         if spark:
@@ -189,6 +198,19 @@ class HpaScreen(KindScreen):
             t.append(line, style=st or "")
         self.detail_text = t.plain
         widget.update(t)
+
+    @work(group="hpa-events", exclusive=True, exit_on_error=False)
+    async def _fetch_events(self, key: str, namespace: str, name: str) -> None:
+        """The selected HPA's events from a fresh LIST (the events cache keeps only the newest N of the scope)."""
+        fetch = getattr(self.session, "object_events", None)
+        if fetch is None:
+            return
+        try:
+            got = tuple(await fetch(H.HPA_KIND, namespace, name))
+        except Exception:  # noqa: BLE001 - the cached events are still shown
+            return
+        self._fresh[key] = (time.monotonic(), got)
+        self.show_detail()
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -217,7 +239,8 @@ class HpaScreen(KindScreen):
             self.notify(f"no view for kind {one_line(v.target_kind, 40)}", severity="warning", markup=False)
             return
         screen_cls = self.app.screen_class(FocusKindScreen)  # type: ignore[attr-defined]
-        self.app.push_screen(screen_cls(spec, self._table_cls, self.ui, self.ws, focus=f"{v.namespace}/{v.target_name}"))
+        self.app.push_screen(screen_cls(spec, self._table_cls, self.ui, self.ws,
+                                        focus=f"{v.namespace}/{v.target_name}"))
 
     def action_open_row(self) -> None:
         """`open`: the pods of the target workload (its selector, from one GET of the target)."""
@@ -232,7 +255,7 @@ class HpaScreen(KindScreen):
             self.notify(f"no view for kind {one_line(v.target_kind, 40)}", severity="warning", markup=False)
             return
         try:
-            obj = await self.session.get_object(spec, v.namespace, v.target_name)  # type: ignore[attr-defined]
+            obj = await self.session.get_object(spec, v.namespace, v.target_name)
         except EcotuiError as exc:
             self.notify(f"{v.reference}: {exc.message}", severity="error", markup=False)
             return

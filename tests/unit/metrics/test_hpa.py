@@ -166,3 +166,11 @@ def test_parse_quantity():
     assert H.parse_quantity("1Gi") == 2 ** 30
     assert H.parse_quantity("2k") == 2000
     assert H.parse_quantity(None) is None
+
+
+def test_merge_events_once_each_newest_first():
+    a, b = ev("SuccessfulRescale", "New size: 6", ago=300), ev("SuccessfulRescale", "New size: 8", ago=120)
+    newer_a = Event(metadata=a.metadata, involvedObject=a.involvedObject, reason=a.reason, message=a.message,
+                    count=2, lastTimestamp=b.lastTimestamp)
+    merged = H.merge_events([a], [b, newer_a])
+    assert [e.count for e in merged] == [2, 1] and len(merged) == 2
