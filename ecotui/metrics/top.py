@@ -53,7 +53,7 @@ class ContainerRow:
     lim_mem: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodRow:
     namespace: str
     name: str
@@ -64,11 +64,24 @@ class PodRow:
     req_mem: float | None = None
     lim_cpu: float | None = None
     lim_mem: float | None = None
-    containers: tuple[ContainerRow, ...] = ()
+    usage: PodUsage | None = None      # for the per-container breakdown (`containers()`), made on demand
+    alloc: PodAlloc | None = None
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    def containers(self) -> tuple[ContainerRow, ...]:
+        """Per container: its usage against its own requests and limits (only for the pod shown in detail)."""
+        if self.usage is None:
+            return ()
+        by_name = {c.name: c for c in self.alloc.containers} if self.alloc is not None else {}
+        out = []
+        for c in self.usage.containers:
+            s = by_name.get(c.name)
+            out.append(ContainerRow(c.name, c.cpu, c.memory, s.req_cpu if s else None, s.req_mem if s else None,
+                                    s.lim_cpu if s else None, s.lim_mem if s else None))
+        return tuple(out)
 
 
 def pct(value: float | None, of: float | None, scale: float = 1.0) -> int | None:
@@ -138,17 +151,11 @@ def node_rows(usage: UsageSnapshot, nodes: Mapping[str, NodeAlloc], pods: Mappin
 
 
 def pod_row(u: PodUsage, a: PodAlloc | None) -> PodRow:
-    by_name = {c.name: c for c in a.containers} if a is not None else {}
-    ctrs = []
-    for c in u.containers:
-        s = by_name.get(c.name)
-        ctrs.append(ContainerRow(c.name, c.cpu, c.memory, s.req_cpu if s else None, s.req_mem if s else None,
-                                 s.lim_cpu if s else None, s.lim_mem if s else None))
     if a is None:
-        return PodRow(u.namespace, u.name, "", u.cpu, u.memory, containers=tuple(ctrs))
-    return PodRow(u.namespace, u.name, a.node, u.cpu, u.memory,
-                  a.req_cpu if a.has_req[0] else None, a.req_mem if a.has_req[1] else None,
-                  a.lim_cpu if a.has_lim[0] else None, a.lim_mem if a.has_lim[1] else None, tuple(ctrs))
+        return PodRow(u.namespace, u.name, "", u.cpu, u.memory, usage=u)
+    hr, hl = a.has_req, a.has_lim
+    return PodRow(u.namespace, u.name, a.node, u.cpu, u.memory, a.req_cpu if hr[0] else None,
+                  a.req_mem if hr[1] else None, a.lim_cpu if hl[0] else None, a.lim_mem if hl[1] else None, u, a)
 
 
 def sort_key(row: PodRow, by: str) -> tuple[float, str]:

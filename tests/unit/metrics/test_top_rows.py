@@ -88,7 +88,7 @@ def test_pod_rows_sort_and_containers():
     assert [r.name for r in top.pod_rows(snap, pods, "memory")] == ["small", "big", "unknown"]
     big = rows[0]
     assert big.node == "n1" and big.req_cpu == 0.1 and big.lim_cpu == 0.2 and big.req_mem is None
-    assert big.containers[0].req_cpu == 0.1 and top.cpu_pct(big.cpu, big.req_cpu) == 150
+    assert big.containers()[0].req_cpu == 0.1 and top.cpu_pct(big.cpu, big.req_cpu) == 150
 
 
 def test_kubectl_formatting():
