@@ -93,6 +93,10 @@ class KeyMetrics:
         self._spark: dict[Key, tuple[float, ...]] = {}
         self._last_range = -math.inf
 
+    def want_ranges(self) -> None:
+        """Refresh the sparklines on the next pass too (a manual refresh)."""
+        self._last_range = -math.inf
+
     @property
     def cells(self) -> int:
         """How many panels the grid refreshes (the benchmark reports it)."""

@@ -172,7 +172,7 @@ class MetricsScreen(Screen[None]):
             self._show(snap)
 
     def action_refresh_now(self) -> None:
-        self.km._last_range = float("-inf")   # the sparklines too
+        self.km.want_ranges()
         self.refresher.kick()
 
     def _cell(self, r: Reading) -> Text:
