@@ -85,7 +85,7 @@ class HpaScreen(KindScreen):
     KEY_IDS: ClassVar[tuple[str, ...]] = (*KindScreen.KEY_IDS, "hpa_target")
     KEY_ACTIONS: ClassVar[dict[str, str]] = {**KindScreen.KEY_ACTIONS, "hpa_target": "screen.goto_target"}
     DEFAULT_CSS = """
-    HpaScreen #hpa-detail-scroll { height: 45%; min-height: 6; border-top: solid $ecotui-muted; }
+    HpaScreen #hpa-detail-scroll { height: 1fr; min-height: 6; border-top: solid $ecotui-muted; }
     HpaScreen #hpa-detail { width: 1fr; }
     """
 
@@ -101,6 +101,7 @@ class HpaScreen(KindScreen):
         self._fresh: dict[str, tuple[float, tuple[Any, ...]]] = {}   # key -> (monotonic, events from a LIST)
         self._detail_seen: Any = None
         self._last_sample = -math.inf
+        self._pane_height = 0
         self.detail_text = ""        # plain text of the detail area (tests read it)
         self.view: H.HpaView | None = None
 
@@ -123,6 +124,12 @@ class HpaScreen(KindScreen):
 
     def refresh_data(self, *, force: bool = False, fresh: bool = False) -> None:
         super().refresh_data(force=force, fresh=fresh)
+        if self.is_mounted:   # the table as tall as its rows (title, header, scrollbar; at most half), the rest
+            rows = self.table.row_count + 3      # for the detail
+            height = max(5, min(rows, self.size.height // 2))
+            if height != self._pane_height:
+                self._pane_height = height
+                self.panes[KIND].styles.height = height
         self._sample(force=False)
         self.show_detail(force=force or fresh)
 
