@@ -138,7 +138,8 @@ async def test_top_agrees_with_kubectl_top_and_describe_nodes(testbed):
         # sorted like `kubectl top pods -A --sort-by=cpu`, highest first; then by memory
         cpus = [r.cpu or 0.0 for r in screen.pod_rows]
         assert cpus == sorted(cpus, reverse=True)
-        assert screen.tables["pods"].cursor_key == screen.pod_rows[0].key
+        await wait(pilot, lambda: screen.tables["pods"].keys[:20] == [r.key for r in screen.pod_rows[:20]], 5,
+                   "the table in that order")
         await pilot.press(key("top_sort_memory"))
         await pilot.pause(0.2)
         mems = [r.memory or 0.0 for r in screen.pod_rows]
@@ -175,30 +176,54 @@ async def test_without_the_metrics_api_top_says_so_and_shows_prometheus_figures(
                    "Prometheus figures")
         snap = screen.snapshot
         assert snap.problem.startswith("metrics API not available:") and "404" in snap.problem
-        text = screen_text(app)
-        assert "metrics API not available" in text and "using Prometheus" in text and "from prometheus" in text
-        # Prometheus's own answer to the same queries at the sample's evaluation time
-        prom = PromClient(PromConfig(url=app.workspace.profile.prometheus.url or ""))
-        try:
-            pc = await prom.query(usage_mod.Q_POD_CPU, at=snap.at)
-            pm = await prom.query(usage_mod.Q_POD_MEM, at=snap.at)
-            nm = await prom.query(usage_mod.Q_NODE_MEM, at=snap.at)
-        finally:
-            await prom.aclose()
-        cpu: dict[str, float] = {}
-        mem: dict[str, float] = {}
-        for s in pc.samples:
-            k = f"{s.labels['namespace']}/{s.labels['pod']}"
-            cpu[k] = cpu.get(k, 0.0) + s.value
-        for s in pm.samples:
-            k = f"{s.labels['namespace']}/{s.labels['pod']}"
-            mem[k] = mem.get(k, 0.0) + s.value
-        pods = {r.key: r for r in screen.pod_rows}
-        assert len(cpu) > 100 and set(cpu) == set(pods)
-        for k, r in pods.items():
-            assert math.isclose(r.cpu or 0.0, cpu[k], rel_tol=1e-9), k
-            assert math.isclose(r.memory or 0.0, mem[k], rel_tol=1e-9), k
-        nodes = {r.name: r for r in screen.node_rows if r.memory is not None}
-        assert {s.labels["node"] for s in nm.samples} == set(nodes)
-        for s in nm.samples:
-            assert math.isclose(nodes[s.labels["node"]].memory or 0.0, s.value, rel_tol=1e-9)
+        await wait(pilot, lambda: all(t in screen_text(app) for t in (
+            "metrics API not available", "using Prometheus", "from prometheus")), 5, "the fallback said on screen")
+        # Prometheus's own answer to the same queries at the sample's evaluation time. A scrape in flight at that
+        # moment (its samples and staleness markers are stamped with its start, written at its end) can change
+        # the answer for the pods that came or went right then — other tests scale services meanwhile: try a few
+        # samples for an identical set; values are compared exactly on the pods both have.
+        url = app.workspace.profile.prometheus.url or ""
+        for attempt in range(3):
+            snap = screen.snapshot
+            pods = {r.key: r for r in screen.pod_rows}
+            nodes = {r.name: r for r in screen.node_rows if r.memory is not None}
+            cpu, mem, node_mem = await prom_answer(url, snap.at)
+            if set(cpu) == set(pods):
+                break
+            seq = snap.seq
+            await pilot.press(key("refresh"))
+            await wait(pilot, lambda: screen.snapshot.seq != seq and screen.snapshot.source == "prometheus"
+                       and not screen._busy, 30, "a new Prometheus sample")
+            await pilot.pause(0.5)
+        both = set(cpu) & set(pods)
+        print(f"top e2e fallback: {len(both)} pods in both, {len(set(cpu) ^ set(pods))} only in one (attempt {attempt})")
+        assert len(cpu) > 100 and len(both) >= 0.95 * max(len(cpu), len(pods))
+        for k in both:
+            assert math.isclose(pods[k].cpu or 0.0, cpu[k], rel_tol=1e-9), k
+        both_mem = {k for k in set(mem) & set(pods) if pods[k].memory is not None}
+        assert len(both_mem) >= 0.95 * len(mem)
+        for k in both_mem:
+            assert math.isclose(pods[k].memory or 0.0, mem[k], rel_tol=1e-9), k
+        assert set(node_mem) == set(nodes)
+        for name, v in node_mem.items():
+            assert math.isclose(nodes[name].memory or 0.0, v, rel_tol=1e-9)
+
+
+async def prom_answer(url: str, at: float) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Per pod CPU and memory (containers summed) and per node memory, as Prometheus answers at `at`."""
+    prom = PromClient(PromConfig(url=url))
+    try:
+        pc = await prom.query(usage_mod.Q_POD_CPU, at=at)
+        pm = await prom.query(usage_mod.Q_POD_MEM, at=at)
+        nm = await prom.query(usage_mod.Q_NODE_MEM, at=at)
+    finally:
+        await prom.aclose()
+    cpu: dict[str, float] = {}
+    mem: dict[str, float] = {}
+    for s in pc.samples:
+        k = f"{s.labels['namespace']}/{s.labels['pod']}"
+        cpu[k] = cpu.get(k, 0.0) + s.value
+    for s in pm.samples:
+        k = f"{s.labels['namespace']}/{s.labels['pod']}"
+        mem[k] = mem.get(k, 0.0) + s.value
+    return cpu, mem, {s.labels["node"]: s.value for s in nm.samples}
