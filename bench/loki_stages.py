@@ -100,6 +100,7 @@ class Counter:
         self.n = 0
         self.dropped = 0  # dropped_entries reported to the raw client
         self.seqs: list[int] = []
+        self.gaps: list[str] = []  # GAP marker lines the source delivered
         self.first_t = 0.0
         self.last_t = 0.0
 
@@ -132,22 +133,48 @@ async def consume_raw(url: str, start_ns: int, c: Counter, stop: asyncio.Event) 
             c.dropped += len(f.dropped_entries or ())
 
 
-async def consume_source(url: str, start_ns: int, c: Counter, stop: asyncio.Event, to_buffer: bool) -> None:
+async def consume_source(url: str, start_ns: int, c: Counter, stop: asyncio.Event, to_buffer: bool,
+                         stall_ms: float = 0.0) -> None:
     from ecotui.logs.buffer import LogBuffer
     from ecotui.logs.loki import LokiClient, LokiConfig, LokiSource
     buf = LogBuffer(100_000)
+
+    from ecotui.logs.model import Kind
 
     def sink(lines) -> None:
         if to_buffer:
             buf.append(lines)
         c.add_texts(ln.text for ln in lines)
+        c.gaps.extend(ln.text for ln in lines if ln.kind is not Kind.LINE)
+
+    async def stalls() -> None:  # what a UI does to the loop: a frame of `stall_ms` every 100 ms
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+            time.sleep(stall_ms / 1000)
 
     async with LokiClient(LokiConfig(url=url)) as client:
         src = LokiSource(client, QUERY, since_s=max(1, int((time.time_ns() - start_ns) / NS) + 1))
         task = asyncio.create_task(src.run(sink))
+        stall = asyncio.create_task(stalls()) if stall_ms > 0 else None
         await stop.wait()
+        if stall is not None:
+            stall.cancel()
+        if task.done() and task.exception() is not None:
+            c.gaps.append(f"source ended: {task.exception()!r}")
+        c.gaps.append(f"status at the end: {src.status.state.value} {src.status.message}; catch-ups "
+                      f"{src.catch_ups}, reconnects {src.reconnects}")
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def _ranges(xs: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for x in xs:
+        if out and out[-1][1] == x - 1:
+            out[-1] = (out[-1][0], x)
+        else:
+            out.append((x, x))
+    return out
 
 
 async def main_async(a: argparse.Namespace) -> dict:
@@ -171,7 +198,7 @@ async def main_async(a: argparse.Namespace) -> dict:
         if a.stage == "raw":
             task = asyncio.create_task(consume_raw(url, start_ns, c, stop))
         elif a.stage in ("source", "buffer"):
-            task = asyncio.create_task(consume_source(url, start_ns, c, stop, a.stage == "buffer"))
+            task = asyncio.create_task(consume_source(url, start_ns, c, stop, a.stage == "buffer", a.stall_ms))
         await asyncio.sleep(1.0)  # tail open
         s0 = procstat.cpu_seconds([server_pid]) if server_pid else 0.0
         me0 = procstat.cpu_seconds([os.getpid()])
@@ -196,7 +223,7 @@ async def main_async(a: argparse.Namespace) -> dict:
         g = json.loads(out.decode().strip().splitlines()[-1])
         # drain: until the count stops moving for 2 s (at most 60 s)
         for _ in range(600):
-            if task is None or (c.n >= g["pushed"]) or (c.last_t and time.monotonic() - c.last_t > 2.0):
+            if task is None or (c.n >= g["pushed"]) or (c.last_t and time.monotonic() - c.last_t > 6.0):
                 break
             await asyncio.sleep(0.1)
         stop.set()
@@ -214,7 +241,8 @@ async def main_async(a: argparse.Namespace) -> dict:
                        rate_to_drained=round(c.n / max(1e-9, (c.last_t or t1) - t0)),
                        drained_after_s=round(max(0.0, (c.last_t or t1) - t1), 2),
                        distinct=len(set(seqs)), duplicates=len(seqs) - len(set(seqs)),
-                       missing=g["pushed"] - len(set(seqs)))
+                       missing=g["pushed"] - len(set(seqs)), gaps=len(c.gaps), gap_texts=c.gaps[:8],
+                       missing_ranges=_ranges(sorted(set(range(g["pushed"])) - set(seqs)))[:10])
         return res
     finally:
         if own is not None:
@@ -233,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=60_000)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--profile", default="", help="py-spy (raw, collapsed stacks) into PREFIX-STAGE-WHO.txt")
+    ap.add_argument("--stall-ms", type=float, default=0.0,
+                    help="source/buffer: block the loop this long every 100 ms (what a UI's frames do)")
     ap.add_argument("--url", default="", help="an existing Loki (default: a private testbed Loki)")
     a = ap.parse_args(argv)
     a.rate = max(1.0, min(a.rate, 500_000))

@@ -7,7 +7,10 @@ Guarantees (against REAL Loki, whose tail is best-effort: /work/shared/research/
   the span [last seen, tail opened] is filled with query_range (Loki opens the live tail before it reads the
   history, so the fill and the tail overlap rather than leave a hole; the overlap is dropped);
 - the tail is renewed before Loki's tail max duration (default 1 h, close 1011) the same way, new tail first;
-- `dropped_entries` (a slow client) → a GAP marker line and the dropped span refilled with query_range;
+- `dropped_entries` (a slow client; Loki reports at most 1,000 and may drop more silently) → the tail is closed, the
+  lines from the oldest dropped one on are read with forward query_range pages until near now (the de-dup drops what
+  the tail had sent), then the tail is reopened from there; an INFO line says how many were recovered. At high rates
+  this is how every line still arrives once: Loki's tail is best-effort, query_range is not;
 - a span that could not be filled (limit reached, query failed) → a GAP marker line saying which;
 - connection loss (1006, 1011, EOF, transport errors): backoff 1, 2, 4, 8, 10 s … (`RECONNECTING` with the
   reason), after `fast_retries` tries every `slow_retry_s` (`ERROR` with the reason and "retrying every N s"),
@@ -20,8 +23,8 @@ covers `dedup_window_s` of timestamps.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -39,68 +42,75 @@ __all__ = ["LokiClient", "LokiConfig", "LokiError", "LokiQueryError", "LokiSourc
            "selection_query"]
 
 
+REFILL_LOOKBACK_LINES = 5_000   # ... or this many lines back, when that is shorter
 REFILL_LOOKBACK_S = 10.0    # a (re)opened tail's gap fill starts this long before the last line seen
-DROPPED_REPORT_CAP = 1000   # Loki's querier reports at most this many dropped entries in one tail response
+CATCH_UP_ROUNDS = 50        # query_range passes of a catch-up (each from the newest line of the previous one)
+CAUGHT_UP_NS = NS           # a catch-up pass whose newest line is this close to now ends it
+FILL_SLICE = 5000           # lines delivered between two yields to the event loop during a fill
 
 
 class _Dedup:
-    """Keys (stream, ts, line) of the newest `window_ns` of timestamps, at most `max_keys` of them (when over, the
-    oldest timestamps are forgotten first, down to 3/4 of it)."""
+    """The last `max_keys` lines delivered, as hashes of (timestamp, stream, line) in a set plus a ring that says
+    which to forget next — fixed memory (~20 MB at 200k, allocated up front so RSS stays flat while lines
+    stream), and no reference to the lines themselves (evicted lines are not kept alive here). Two different
+    lines would have to share a 64-bit hash to be confused. `floor` is one past the newest timestamp forgotten:
+    a refill starting before it could repeat lines. `window_ns` only sizes the reconnect look-back."""
 
-    def __init__(self, window_ns: int, max_keys: int = 50_000) -> None:
+    def __init__(self, window_ns: int, max_keys: int = 200_000) -> None:
         self.window_ns = window_ns
-        self.max_keys = max_keys
-        self.by_ts: dict[int, set[tuple[str, str]]] = {}
-        self._order: list[int] = []   # a min-heap of the timestamps in by_ts
+        self.max_keys = max(16, max_keys)
+        self.seen: set[int] = set(range(-self.max_keys, 0))   # size the table once: discards keep its size
+        for k in range(-self.max_keys, 0):
+            self.seen.discard(k)
+        self._ring = array("q", bytes(8 * self.max_keys))
+        self._ring_ts = array("q", bytes(8 * self.max_keys))
+        self._i = 0
         self.count = 0
         self.newest = 0
+        self.floor = 0
 
     def add(self, ln: LogLine) -> bool:
         """True when the line was not seen before (and remembers it)."""
         return bool(self.new_of([ln]))
 
+    def recent_ts(self, n: int) -> int:
+        """The timestamp of the line delivered `n` lines ago (of the oldest remembered one when fewer; 0: none)."""
+        if self.count == 0:
+            return 0
+        n = min(n, self.count)
+        return self._ring_ts[(self._i - n) % self.max_keys]
+
     def new_of(self, lines: Sequence[LogLine]) -> list[LogLine]:
         """The lines not seen before, in order (markers always pass); remembers those that are log lines."""
-        by_ts = self.by_ts
-        order = self._order
+        seen, ring, ring_ts, cap = self.seen, self._ring, self._ring_ts, self.max_keys
+        i, count, newest, floor = self._i, self.count, self.newest, self.floor
         out: list[LogLine] = []
-        newest = self.newest
-        n = 0
         line_kind = Kind.LINE
         for ln in lines:
             if ln.kind is not line_kind:
                 out.append(ln)
                 continue
             ts = ln.ts_ns
-            keys = by_ts.get(ts)
-            key = (ln.stream, ln.text)
-            if keys is None:
-                by_ts[ts] = {key}
-                heapq.heappush(order, ts)
-            elif key in keys:
+            key = hash((ts, ln.stream, ln.text))
+            if key in seen:
                 continue
+            if count >= cap:
+                seen.discard(ring[i])
+                if ring_ts[i] >= floor:
+                    floor = ring_ts[i] + 1
             else:
-                keys.add(key)
-            n += 1
+                count += 1
+            seen.add(key)
+            ring[i] = key
+            ring_ts[i] = ts
+            i += 1
+            if i == cap:
+                i = 0
             if ts > newest:
                 newest = ts
             out.append(ln)
-        self.newest = newest
-        if n:
-            before = self.count
-            self.count += n
-            if self.count > self.max_keys or (before >> 12) != (self.count >> 12):
-                self._prune()
+        self._i, self.count, self.newest, self.floor = i, count, newest, floor
         return out
-
-    def _prune(self) -> None:
-        by_ts, order = self.by_ts, self._order
-        floor = self.newest - self.window_ns
-        while order and order[0] < floor:
-            self.count -= len(by_ts.pop(heapq.heappop(order)))
-        if self.count > self.max_keys:
-            while order and self.count > self.max_keys * 3 // 4:
-                self.count -= len(by_ts.pop(heapq.heappop(order)))
 
 
 @dataclass
@@ -108,6 +118,8 @@ class _Closed:
     code: int
     reason: str
     renew: bool = False
+    dropped_from: int | None = None   # Loki dropped entries from this timestamp on: catch up from history
+    dropped_n: int = 0
 
 
 class LokiSource:
@@ -117,6 +129,7 @@ class LokiSource:
 
     def __init__(self, client: LokiClient, query: str, since_s: int = 900, follow: bool = True, *,
                  backfill_limit: int = 5000, gap_fill_limit: int = 20_000, batch_size: int = 1000,
+                 catch_up_limit: int = 2_000_000,
                  tail_limit: int = 100, delay_for: int = 0, tail_max_duration_s: float | None = None,
                  dedup_window_s: float = 60.0, backoff_s: Sequence[float] = (1, 2, 4, 8, 10),
                  fast_retries: int = 6, slow_retry_s: float = 30.0, give_up_s: float = 6 * 3600,
@@ -127,6 +140,7 @@ class LokiSource:
         self.follow = follow
         self.backfill_limit = backfill_limit
         self.gap_fill_limit = gap_fill_limit
+        self.catch_up_limit = catch_up_limit
         self.batch_size = max(1, batch_size)
         self.tail_limit = tail_limit
         self.delay_for = delay_for
@@ -143,6 +157,7 @@ class LokiSource:
         self._sink: Sink | None = None
         self.watermark = 0          # newest timestamp delivered
         self.reconnects = 0         # tails opened after the first (renewals included)
+        self.catch_ups = 0          # times the tail dropped entries and history was read instead (tests read it)
 
     @property
     def status(self) -> SourceStatus:
@@ -176,9 +191,30 @@ class LokiSource:
         if len(lines) >= limit and lines:
             lines.insert(0, gap_line(lines[0].ts_ns, f"lines before {fmt_ts(lines[0].ts_ns)} not loaded "
                                      f"(more than {limit} since {fmt_ts(start_ns)})"))
-        return self._deliver(lines)
+        n = 0
+        for i in range(0, len(lines), FILL_SLICE):  # a big fill in slices: the tail and the UI run in between
+            if i:
+                await asyncio.sleep(0)
+            n += self._deliver(lines[i:i + FILL_SLICE])
+        return n
+
+    async def _fill_forward(self, start_ns: int, end_ns: int, limit: int) -> tuple[int, int, int]:
+        """Lines in [start_ns, end_ns), oldest first, delivered page by page as they arrive (little memory; the
+        UI runs between pages). Returns (lines read, new lines delivered, newest timestamp read or start_ns).
+        Raises EcotuiError."""
+        got = n = 0
+        last = start_ns
+        async for page in self.client.query_range_pages(self.query, start_ns, end_ns, max(1, limit), "forward"):
+            got += len(page)
+            if page:
+                last = max(last, page[-1].ts_ns)
+            n += self._deliver(page)
+        return got, n, last
 
     async def run(self, sink: Sink) -> None:
+        await self._run(sink)
+
+    async def _run(self, sink: Sink) -> None:
         self._sink = sink
         end = self._now_ns()
         start = end - int(self.since_s * NS)
@@ -207,7 +243,8 @@ class LokiSource:
         for _ in range(10_000_000):  # bounded by give_up_s in practice; cancellation ends it
             if ws is None:
                 self._set(SourceState.CONNECTING if first else SourceState.RECONNECTING,
-                          "opening the live tail" if first else f"reconnecting: {last_reason}")
+                          "opening the live tail" if first else
+                          f"reconnecting: {last_reason}" if last_reason else "reopening the live tail")
                 try:
                     ws = await self.client.open_tail(self.query, resume_from, self.tail_limit, self.delay_for)
                 except EcotuiError as e:
@@ -228,8 +265,14 @@ class LokiSource:
             try:
                 # from a little before the last line seen: an entry that reached Loki late (a client's retried
                 # push) can carry an older timestamp than what the tail already sent; the de-dup drops repeats
+                # — 10 s, or the last REFILL_LOOKBACK_LINES lines when that is shorter (at high rates), read forward
+                # page by page: everything in [resume_from, opened] arrives, however many lines that is
                 lookback = min(int(REFILL_LOOKBACK_S * NS), self._dedup.window_ns // 2)
-                recovered = await self._fill(max(resume_from - lookback, 0), opened_ns + 1, self.gap_fill_limit)
+                start = max(resume_from - lookback, min(resume_from, self._dedup.recent_ts(REFILL_LOOKBACK_LINES)), 0)
+                got, recovered, last = await self._fill_forward(start, opened_ns + 1, self.catch_up_limit)
+                if got >= self.catch_up_limit:
+                    self._deliver([gap_line(last, f"lines after {fmt_ts(last)} not loaded (more than "
+                                                  f"{self.catch_up_limit} since {fmt_ts(start)})")])
             except EcotuiError as e:
                 self._deliver([gap_line(resume_from, f"lines between {fmt_ts(resume_from)} and {fmt_ts(opened_ns)} "
                                                      f"could not be loaded: {e.message}")])
@@ -243,6 +286,16 @@ class LokiSource:
             if lived >= self.stable_s:
                 fails, failing_since = 0, None
             resume_from = min(max(resume_from, self.watermark), self._now_ns())
+            if closed.dropped_from is not None:
+                _abort(ws)  # not a close handshake: with frames still queued it can only time out (2 s)
+                ws = None
+                # from the newest line received, not the oldest dropped one: the tail sends in timestamp order,
+                # and the entries Loki still held for it (older than the dropped ones) are gone with the socket
+                await self._catch_up(min(closed.dropped_from, self.watermark or closed.dropped_from),
+                                     closed.dropped_n)
+                resume_from = min(max(resume_from, self.watermark), self._now_ns())
+                last_reason = ""
+                continue
             if closed.renew:
                 try:
                     new_ws = await self.client.open_tail(self.query, resume_from, self.tail_limit, self.delay_for)
@@ -302,24 +355,48 @@ class LokiSource:
                 continue
             self._deliver(lines)
             if dropped:
-                await self._refill_dropped(dropped)
+                return _Closed(1000, "dropped", dropped_from=min(ts for _, ts in dropped), dropped_n=len(dropped))
         return _Closed(1000, "renew", renew=True)
 
-    async def _refill_dropped(self, dropped: list[tuple[str, int]]) -> None:
-        lo = min(ts for _, ts in dropped)
-        hi = max(ts for _, ts in dropped)
-        if len(dropped) >= DROPPED_REPORT_CAP:
-            # Loki reports at most 1,000 dropped entries per response: more were lost after the last one
-            # reported, up to what the tail sends next — refill up to now (the de-dup drops the overlap)
-            hi = max(hi, self._now_ns())
+    async def _catch_up(self, lo: int, reported: int) -> None:
+        """After Loki dropped tail entries (a slow client): read [lo, now) with forward query_range pages instead,
+        again while the newest page is still far from now, then the caller reopens the tail from there. The
+        de-dup drops what the tail had already sent. Bounded by `catch_up_limit` lines (then a GAP marker)."""
+        self.catch_ups += 1
+        self._set(SourceState.BACKFILL, f"Loki dropped {reported} entries (slow client): catching up from history")
+        if self._dedup.floor > lo:
+            # the de-dup no longer remembers all of [lo, floor): reading it again could repeat lines — say so
+            self._deliver([gap_line(lo, f"lines from {fmt_ts(lo)} to {fmt_ts(self._dedup.floor)} that Loki "
+                                        f"dropped are not recovered (too far behind)")])
+            lo = self._dedup.floor
+        start, total, new = lo, 0, 0
         try:
-            n = await self._fill(lo, hi + 1, self.gap_fill_limit)
-            text = (f"Loki dropped {len(dropped)} entries between {fmt_ts(lo)} and {fmt_ts(hi)} (slow client); "
-                    f"{n} refilled from history")
+            for _ in range(CATCH_UP_ROUNDS):
+                end = self._now_ns()
+                got, n, last = await self._fill_forward(start, end, self.catch_up_limit - total)
+                total, new = total + got, new + n
+                if total >= self.catch_up_limit:
+                    self._deliver([gap_line(last, f"lines after {fmt_ts(last)} not recovered (more than "
+                                                  f"{self.catch_up_limit} to catch up since {fmt_ts(lo)})")])
+                    break
+                if got == 0 or end - last < CAUGHT_UP_NS:
+                    break
+                start = last
         except EcotuiError as e:
-            text = (f"Loki dropped {len(dropped)} entries between {fmt_ts(lo)} and {fmt_ts(hi)}; "
-                    f"could not refill: {e.message}")
-        self._deliver([gap_line(hi, text)])
+            self._deliver([gap_line(start, f"Loki dropped {reported} entries from {fmt_ts(lo)}; could not read "
+                                           f"them from history: {e.message}")])
+            return
+        self._deliver([LogLine(self.watermark or lo, f"Loki dropped {reported}+ entries from {fmt_ts(lo)} (slow "
+                                                      f"client); {new} recovered from history", "loki",
+                               kind=Kind.INFO)])
+
+
+def _abort(ws: ClientConnection) -> None:
+    """Drop the connection at once (the server sees it end)."""
+    try:
+        ws.transport.abort()
+    except Exception:  # noqa: BLE001 - already gone
+        pass
 
 
 async def _close(ws: ClientConnection) -> None:

@@ -33,6 +33,7 @@ from ..textsafe import one_line
 from .loki_query import render_labels
 from .model import NS, Kind, LogLine
 
+TAIL_QUEUE_FRAMES = 256            # ~100 entries a frame: ~25k entries (a few MB) read ahead of the consumer
 MAX_LIMIT = 5000                     # Loki's default max_entries_limit_per_query
 _RETRY_STATUS = (429, 500, 502, 503, 504)
 _TENANT_HINT = "this Loki is multi-tenant: set the tenant (X-Scope-OrgID) in the context's Loki settings"
@@ -397,6 +398,9 @@ class LokiClient:
             return await websockets.connect(
                 url, additional_headers=cfg.headers(), ssl=cfg.ssl_context(), open_timeout=cfg.timeout,
                 proxy=None if cfg.loopback else True, max_size=32 * 1024 * 1024, compression=None,
+                # frames queued before reading from the socket pauses: Loki drops a tail's entries once ~1,000
+                # wait on its side, so a UI frame that keeps the loop busy must not stop the socket being read
+                max_queue=TAIL_QUEUE_FRAMES,
                 ping_interval=20, ping_timeout=20, close_timeout=2)
         except websockets.InvalidStatus as e:
             body = e.response.body.decode("utf-8", "replace") if e.response.body else ""

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m testbed.loki", description="Loki-API-compatible testbed log server")
     ap.add_argument("--host", default="127.0.0.1", help="bind address (loopback only)")
     ap.add_argument("--port", type=int, default=33100)
-    ap.add_argument("--max-lines", type=int, default=int(_env("MAX_LINES", "200000")),
+    ap.add_argument("--max-lines", type=int, default=int(_env("MAX_LINES", "1500000")),
                     help="lines kept per tenant; oldest dropped first")
     ap.add_argument("--max-entries-limit", type=int, default=5000, help="largest accepted `limit`")
     ap.add_argument("--tail-max-duration", type=_seconds, default=_seconds(_env("TAIL_MAX_DURATION", "1h")),

@@ -3,8 +3,8 @@
 Frame: {"streams":[{"stream":{labels},"values":[["<ns>","<line>"]]}, ...]} -- one stream object per entry (the same
 label set may repeat in one frame), at most 100 entries per frame, "dropped_entries" only when non-empty.
 Like Loki's querier: history is the newest `limit` entries in [start, now); live entries are subscribed *before*
-the history is read, and entries that arrived in the last `overlap_s` seconds are replayed into the live side, so
-some entries can arrive twice (Loki opens the live tail before the history query). An entry is sent once
+the history is read, and entries that arrived in the last `overlap_s` seconds (the newest `limit` of them) are replayed
+into the live side, so some entries can arrive twice (Loki opens the live tail before the history query). An entry is sent once
 now > its timestamp + delay_for (so future-timestamped entries wait for their time), in timestamp order of what is
 ready. A client more than 10,000 entries behind loses the excess (reported as dropped_entries). The server pings
 every second, closes with 1011 `reached tail max duration limit` after the max duration, 1011 with the error for
@@ -156,7 +156,9 @@ async def serve_tail(request: web.Request, store: Store, query: LogQuery | None,
     now = time.time_ns()
     for labels, ts, line, meta in store.select_meta(query, start, now, limit, "backward"):
         sub.add(labels, ts, line, meta)
-    sub.offer([p for p in store.recent(overlap_s)])
+    # replay the newest `limit` of them at most: Loki's duplicates come from a history of `limit` entries racing the
+    # live side, so they are bounded by `limit` (a whole window at 60k lines/s would overflow the queue at once)
+    sub.offer(store.recent(overlap_s)[-max(1, limit):])
 
     async def reader() -> None:
         async for _ in ws:  # we ignore client messages; the loop ends on close

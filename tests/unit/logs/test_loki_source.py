@@ -154,33 +154,40 @@ async def test_repeated_label_sets_in_one_frame_and_three_element_values(loki):
     await run.stop()
 
 
-async def test_dropped_entries_give_a_gap_marker_and_are_refilled(loki):
+async def test_dropped_entries_are_caught_up_from_history_and_the_tail_reopened(loki):
     feed = Feed(loki)
-    t = time.time_ns() + 5 * NS
+    t = time.time_ns() - 30 * NS   # before the backfill and the tail's 10 s look-back
     feed.push(live=False, ts=t)
     feed.push(live=False, ts=t + 10)
     dropped = {"streams": [], "dropped_entries": [{"labels": A, "timestamp": str(t)},
                                                   {"labels": B, "timestamp": str(t + 10)}]}
     loki.tail_specs = [TailSpec(frames=[dropped], history=False)]
-    run = start(loki)
-    await until(lambda: len(run.lines()) == 2 and run.kinds(Kind.GAP))
+    run = start(loki, since_s=1)   # the backfill (last second) does not reach them: only the catch-up can
+    await until(lambda: len(run.lines()) == 2 and run.kinds(Kind.INFO))
     assert run.lines() == feed.texts
-    [gap] = run.kinds(Kind.GAP)
-    assert "dropped 2 entries" in gap and "2 refilled" in gap
+    [info] = run.kinds(Kind.INFO)
+    assert "dropped 2+ entries" in info and "2 recovered" in info
+    assert run.kinds(Kind.GAP) == []
+    await until(lambda: len(loki.tail_starts) >= 2, what="the tail reopened")
+    assert run.src.catch_ups == 1
+    later = feed.push()                      # and the reopened tail goes on
+    await until(lambda: later in run.lines(), what="a line after the catch-up")
+    assert run.lines() == feed.texts
     await run.stop()
 
 
-async def test_a_capped_drop_report_refills_up_to_now(loki):
-    """Loki reports at most 1,000 dropped entries per response: what was lost after the last reported one is
-    refilled too (up to now), not silently skipped."""
+async def test_a_capped_drop_report_catches_up_to_now(loki):
+    """Loki reports at most 1,000 dropped entries per response and may drop more silently: the catch-up reads
+    everything from the oldest reported one up to now, so the unreported ones arrive too, each once."""
     feed = Feed(loki)
-    t = time.time_ns() - 5 * NS
+    t = time.time_ns() - 30 * NS   # before the backfill and the tail's 10 s look-back
     for i in range(1003):
         feed.push(live=False, ts=t + i)
     dropped = {"streams": [], "dropped_entries": [{"labels": A, "timestamp": str(t + i)} for i in range(1000)]}
     loki.tail_specs = [TailSpec(frames=[dropped], history=False)]
-    run = start(loki, since_s=1)   # the backfill (last second) does not reach them: only the refill can
-    await until(lambda: run.kinds(Kind.GAP) and len(run.lines()) >= 1003, timeout=10)
+    run = start(loki, since_s=1)   # the backfill (last second) does not reach them: only the catch-up can
+    await until(lambda: run.kinds(Kind.INFO) and len(run.lines()) >= 1003, timeout=10)
+    assert "1003 recovered" in run.kinds(Kind.INFO)[0]
     assert run.lines() == feed.texts          # the 3 unreported ones too, each once
     await run.stop()
 
