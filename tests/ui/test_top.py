@@ -254,3 +254,18 @@ async def test_a_new_sample_re_renders_only_the_visible_pod_rows():
         await until(pilot, lambda: calls)
         await pilot.pause(0.3)
         assert 0 < len(calls) < 100      # the visible rows, not 2,000
+
+
+async def test_top_follows_a_context_switch():
+    script, script2 = Script(), Script()
+    script2.next = figures(T0 + 30, web1_cpu=0.3)
+    app, ws = make_app(script)
+    _, ws2 = make_app(script2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and app.screen.pod_rows)
+        screen = app.screen
+        app.workspace = ws2                      # what the App does on a context switch
+        await until(pilot, lambda: screen._source is ws2.usage and screen.snapshot.at == T0 + 30, 80)
+        assert not ws.usage.active and ws2.usage.active
+        assert {r.name: r.cpu for r in screen.pod_rows}["web-1"] == 0.3
