@@ -158,7 +158,7 @@ def parse_result(data: Any, warnings: list[str] | None = None, elapsed_s: float 
         if not isinstance(data, dict):
             raise ValueError("data is not an object")
         kind = data.get("resultType")
-        result = data.get("result")
+        result: Any = data.get("result")
         warn = tuple(one_line(str(w), 200) for w in (warnings or ()))
         if kind == "vector":
             samples = []
