@@ -238,8 +238,14 @@ def why_unknown(hpa: HorizontalPodAutoscaler, conds: tuple[ConditionLine, ...], 
     return "the HPA controller reported no current value for this metric"
 
 
+def short_why(why: str) -> str:
+    """The head of a `why_unknown` text, for a table cell: "ScalingActive False, FailedGetResourceMetric"."""
+    head = why.split(":", 1)[0].strip()
+    return head[:60] if head else "no reason given"
+
+
 def severity(view_max: int, current: int, conds: tuple[ConditionLine, ...],
-             metrics: tuple[MetricLine, ...]) -> tuple[str, str]:
+             metrics: tuple[MetricLine, ...], why: str = "") -> tuple[str, str]:
     """(severity, one-line status) — see the module docstring."""
     by = {c.type: c for c in conds}
     for ctype in ("AbleToScale", "ScalingActive"):
@@ -254,7 +260,8 @@ def severity(view_max: int, current: int, conds: tuple[ConditionLine, ...],
         notes.append(f"ScalingLimited: {lim.reason}")
     unknown = sum(1 for m in metrics if not m.known)
     if unknown:
-        notes.append(f"{unknown} metric{'s' if unknown > 1 else ''} unknown")
+        notes.append(f"{unknown} metric{'s' if unknown > 1 else ''} unknown"
+                     + (f" ({short_why(why)})" if why else ""))
     if notes:
         return "warning", ", ".join(notes)
     if lim is not None and lim.status == "True":
@@ -269,7 +276,7 @@ def hpa_view(hpa: HorizontalPodAutoscaler, events: Iterable[Any], now: float) ->
     why = why_unknown(hpa, conds, evs, now)
     statuses = st.currentMetrics or ()
     metrics = tuple(metric_line(m, statuses, i, why) for i, m in enumerate(sp.metrics))
-    sev, status = severity(sp.maxReplicas, st.currentReplicas, conds, metrics)
+    sev, status = severity(sp.maxReplicas, st.currentReplicas, conds, metrics, why)
     ref = sp.scaleTargetRef
     return HpaView(key=f"{md.namespace}/{md.name}", namespace=md.namespace, name=md.name,
                    target_kind=one_line(ref.kind, 60), target_name=one_line(ref.name, 253),

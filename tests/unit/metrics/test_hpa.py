@@ -112,9 +112,10 @@ def test_missing_current_value_says_why_from_events_then_no_status():
            type_="Warning", ago=30)
     v = H.hpa_view(make(current=None), [e], NOW)
     assert "<unknown> (FailedGetResourceMetric (30s ago): failed to get cpu utilization" in v.metrics[0].text
-    assert v.severity == "warning" and "1 metric unknown" in v.status
+    assert v.severity == "warning" and v.status == "1 metric unknown (FailedGetResourceMetric (30s ago))"
     fresh = H.hpa_view(make(current=None, conds=()), (), NOW)
     assert "no status yet" in fresh.metrics[0].text
+    assert fresh.status.endswith("(no status yet)")  # the table's STATUS cell says why too
     assert "<unknown> /" not in fresh.metrics[0].text  # never bare
 
 
