@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.style import Style
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 
 from ecotui.errors import EcotuiError
@@ -33,6 +33,7 @@ from ecotui.ui.help_text import event_text, help_text
 from ecotui.ui.logs_flow import LogsOpener
 from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested
 from ecotui.ui.remedy import Remedy
+from ecotui.ui.gc_idle import IdleCollector
 from ecotui.ui.journal_text import journal_text
 from ecotui.ui.screens.cockpit import TABLE_ACTIONS, TABLE_IDS, CockpitScreen
 from ecotui.ui.screens.kind_view import KindScreen
@@ -112,6 +113,7 @@ class EcotuiApp(App[int]):
         self.remedy = Remedy(self, self, self.journal)
         self.log_buffer_lines = log_buffer_lines
         self.logs = LogsOpener(self, self)
+        self.gc_idle = IdleCollector()      # full GC passes while the keyboard is idle (ecotui/ui/gc_idle.py)
 
     # ---- set-up ---------------------------------------------------------------------------
 
@@ -141,7 +143,17 @@ class EcotuiApp(App[int]):
     def _table_screens(self) -> list[TableScreen]:
         return [s for s in self.screen_stack if isinstance(s, TableScreen)]
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.gc_idle.key()
+        await super().on_event(event)
+
+    def on_unmount(self) -> None:
+        self.gc_idle.uninstall()
+
     def on_mount(self) -> None:
+        self.gc_idle.install()
+        self.set_interval(1.0, self.gc_idle.tick)
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         problems = self.keymap_problems + self.theme_problems
         if problems:

@@ -1,0 +1,59 @@
+"""Full GC passes run when the keyboard is idle (or at the latest every max_s), never from CPython's automatic
+generation-2 trigger while the app runs; the thresholds come back when the app ends."""
+from __future__ import annotations
+
+import gc
+
+from ecotui.ui.app import EcotuiApp
+from ecotui.ui.gc_idle import GEN2_OFF, IdleCollector
+from ui_fakes import T0, FakeSession, workspace
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_full_collection_waits_for_an_idle_keyboard_and_is_bounded():
+    clock, runs = Clock(), []
+    c = IdleCollector(idle_s=1.0, every_s=10.0, max_s=60.0, clock=clock, collect=runs.append)
+    clock.t += 5
+    assert not c.tick()                      # too soon after the last one
+    clock.t += 6
+    c.key()
+    assert not c.tick()                      # due, but a key was just pressed
+    clock.t += 1.5
+    assert c.tick() and runs == [2]          # idle for 1.5 s: now
+    for _ in range(59):                      # keys every second for a minute: only the max_s bound runs it
+        clock.t += 1
+        c.key()
+        c.tick()
+    assert runs == [2]
+    clock.t += 1
+    c.key()
+    assert c.tick() and runs == [2, 2]
+
+
+def test_install_turns_off_the_automatic_full_collection_and_uninstall_restores():
+    before = gc.get_threshold()
+    c = IdleCollector()
+    c.install()
+    try:
+        assert gc.get_threshold()[2] == GEN2_OFF and gc.get_threshold()[:2] == before[:2]
+    finally:
+        c.uninstall()
+    assert gc.get_threshold() == before
+
+
+async def test_the_app_installs_it_and_counts_keys():
+    before = gc.get_threshold()
+    app = EcotuiApp(workspace(FakeSession()), clock=lambda: T0, poll_interval=0.05)
+    async with app.run_test() as pilot:
+        assert gc.get_threshold()[2] == GEN2_OFF
+        t0 = app.gc_idle.last_key
+        await pilot.press("j")
+        assert app.gc_idle.last_key > t0
+    assert gc.get_threshold() == before
