@@ -8,6 +8,7 @@ own namespace and the command line: `-n/-A` apply to the first context only, `--
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from ecotui.config import Config
 from ecotui.kube.kubeconfig import KubeConfig
 from ecotui.kube.session_api import SessionAPI
 from ecotui.kube.writegate import WriteGate
-from ecotui.metrics.prom import PromClient, prom_config
+from ecotui.metrics.prom import PromClient, PromError, prom_config
 from ecotui.metrics.usage import UsageSource
 from ecotui.ops.access import AccessChecker
 from ecotui.ops.api import KubeAPI, NoAPI
@@ -102,6 +103,9 @@ class WorkspaceAPI(Protocol):
     async def stop(self) -> None: ...
 
 
+PROM_RETRY_S = 10.0     # an unreadable Prometheus credentials file is read again after this long
+
+
 class Workspace:
     """The real WorkspaceAPI: a profile, a session (whose client sends through `gate`) and the gate."""
 
@@ -110,6 +114,8 @@ class Workspace:
         self._profile, self._session, self._gate, self._api = profile, session, gate, api
         self._access = AccessChecker(api, user)
         self._prom: PromClient | None = None
+        self._prom_failed: tuple[float, PromError] | None = None
+        self._clock: Callable[[], float] = time.monotonic
         self._usage: UsageSource | None = None
 
     @property
@@ -138,8 +144,18 @@ class Workspace:
 
     @property
     def prometheus(self) -> PromClient | None:
+        """Made on first use. An unreadable credentials file is remembered for PROM_RETRY_S seconds (the same
+        PromError again, no file read: the cockpit asks every second) and read again after that."""
         if self._prom is None:
-            cfg = prom_config(self._profile.prometheus)
+            failed = self._prom_failed
+            if failed is not None and self._clock() - failed[0] < PROM_RETRY_S:
+                raise failed[1]
+            try:
+                cfg = prom_config(self._profile.prometheus)
+            except PromError as exc:
+                self._prom_failed = (self._clock(), exc)
+                raise
+            self._prom_failed = None
             if cfg is None:
                 return None
             self._prom = PromClient(cfg)

@@ -230,16 +230,21 @@ class AllocSource:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(inf.run(), name=f"ecotui-{inf.kind}") for inf in self._informers.values()]
 
-    async def stop(self) -> None:
+    def cancel(self) -> list[asyncio.Task[None]]:
+        """Stop the informers now (synchronously: a `start()` right after starts afresh); returns their tasks."""
         tasks, self._tasks = self._tasks, []
         for t in tasks:
             t.cancel()
+        self._informers = {}
+        return tasks
+
+    async def stop(self) -> None:
+        tasks = self.cancel()
         for t in tasks:
             try:
                 await t
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
-        self._informers = {}
 
     def pods(self) -> Snapshot[PodAlloc]:
         inf = self._informers.get("pods")

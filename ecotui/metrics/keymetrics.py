@@ -56,6 +56,15 @@ def error_reading(exc: BaseException, at: float) -> Reading:
     return Reading(Level.ERROR, text="error", error=one_line(f"{type(exc).__name__}: {exc}", 200), at=at)
 
 
+def transport_failure(exc: BaseException) -> bool:
+    """Prometheus cannot be reached (connection failed, or no HTTP answer in time): the rest of a pass need not
+    ask. Prometheus's own timeout (a 503 with errorType timeout: status != 0) is a live server answering —
+    the other queries may well succeed."""
+    if isinstance(exc, PromError):
+        return exc.kind == "unreachable" or (exc.kind == "timeout" and exc.status == 0)
+    return isinstance(exc, asyncio.TimeoutError)
+
+
 def instant_reading(result: PromResult, panel: Panel, at: float) -> Reading:
     """An instant result → a reading. Several series: the worst one (the panel should aggregate to one)."""
     values = [s.value for s in result.samples]
@@ -92,6 +101,7 @@ class KeyMetrics:
         self.snapshot = GridSnapshot(config.services, config.columns)
         self._spark: dict[Key, tuple[float, ...]] = {}
         self._last_range = -math.inf
+        self.range_columns = 0               # the width the sparklines were last asked at (0: not yet)
 
     def want_ranges(self) -> None:
         """Refresh the sparklines on the next pass too (a manual refresh)."""
@@ -126,6 +136,7 @@ class KeyMetrics:
         due = ranges if ranges is not None else time.monotonic() - self._last_range >= cfg.range_refresh_s
         if due:
             self._last_range = time.monotonic()
+            self.range_columns = max(2, self.columns)
         sem = asyncio.Semaphore(cfg.concurrency)
         down: list[BaseException] = []   # once Prometheus is unreachable / timing out, the rest of this pass
                                          # says so without asking (a dead Prometheus costs one timeout per pass)
@@ -142,7 +153,7 @@ class KeyMetrics:
                             else client.query(expr, timeout=cfg.timeout_s))
                     return await asyncio.wait_for(call, cfg.timeout_s + 1.5)
                 except Exception as exc:  # noqa: BLE001 - every failure becomes a reading
-                    if error_reading(exc, 0).level is Level.UNREACHABLE:
+                    if transport_failure(exc):
                         down.append(exc)
                     return exc
 

@@ -11,6 +11,7 @@ query's error — never a zero. `requests` counts requests sent (the benchmark r
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import ipaddress
 import math
@@ -185,6 +186,21 @@ def parse_result(data: Any, warnings: list[str] | None = None, elapsed_s: float 
         raise PromError("malformed", f"prometheus: malformed response ({one_line(str(e), 120)})") from None
 
 
+BIG_BODY = 256 * 1024     # bytes: a response this large is decoded in a thread
+
+
+def decode_body(status: int, body: bytes, elapsed: float) -> tuple[_Envelope | None, PromResult | None]:
+    """(envelope, result): the result when it is a success envelope, else None (the caller says why).
+    Raises PromError(kind="malformed")."""
+    try:
+        env = _decode_envelope(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None, None
+    if status == 200 and env.status == "success":
+        return env, parse_result(env.data, env.warnings, elapsed)
+    return env, None
+
+
 # ---- client -------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -252,12 +268,12 @@ class PromClient:
             raise PromError("unreachable", f"prometheus unreachable at {self.config.base}: "
                             f"{one_line(str(e) or type(e).__name__, 120)}") from None
         elapsed = time.monotonic() - t0
-        try:
-            env = _decode_envelope(resp.content)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            env = None
-        if resp.status_code == 200 and env is not None and env.status == "success":
-            return parse_result(env.data, env.warnings, elapsed)
+        if len(resp.content) > BIG_BODY:    # 10,000 series: tens of ms of Python, kept off the UI's loop
+            env, result = await asyncio.to_thread(decode_body, resp.status_code, resp.content, elapsed)
+        else:
+            env, result = decode_body(resp.status_code, resp.content, elapsed)
+        if result is not None:
+            return result
         self.stats.errors += 1
         raise self._error(resp, env)
 

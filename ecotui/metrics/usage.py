@@ -9,9 +9,12 @@ by namespace/pod/container, and `node_cpu_usage_seconds_total` / `node_memory_wo
 
 `UsageSource` polls while something visible holds it (`acquire()` / `release()`), at most once per metrics
 resolution (the API's `window`, 15 s by default), never two polls at once (`Refresher`), and keeps a 30-minute
-`History` of every node's and pod's CPU and memory for the sparklines. What it hands out is an immutable
-`UsageSnapshot` whose `seq` moves only when new figures arrived. Failures are readings too: `problem`
-("metrics API not available: …") and `error` (Prometheus's failure) — never zeros.
+`SampleHistory` of every node's and pod's CPU and memory for the sparklines (one float32 array per sample,
+recorded in a worker thread). What it hands out is an immutable `UsageSnapshot` whose `seq` moves only when new
+figures arrived. Failures are readings too: `problem` ("metrics API not available: …") and `error`
+(Prometheus's failure) — never zeros. A failed poll keeps the last figures, marked `stale` (with their `age`),
+for up to STALE_KEEP; a first failure is retried at the normal pace, repeated ones back off. The requests/limits
+informers (`AllocSource`) stop ALLOC_GRACE seconds after the last holder let go.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
@@ -28,14 +32,17 @@ import msgspec
 from ecotui.errors import EcotuiError
 from ecotui.kube.describe import parse_quantity
 from ecotui.metrics.alloc import AllocSource
-from ecotui.metrics.history import History
-from ecotui.metrics.prom import PromClient, PromError
+from ecotui.metrics.history import SampleHistory
+from ecotui.metrics.prom import PromClient, PromError, PromResult
 from ecotui.metrics.refresh import Refresher
 from ecotui.textsafe import one_line
 
 METRICS_API = "/apis/metrics.k8s.io/v1beta1"
 DEFAULT_RESOLUTION = 15.0       # metrics-server's default --metric-resolution
-UNAVAILABLE_RETRY = 30.0        # neither source answers: look again this often
+UNAVAILABLE_RETRY = 30.0        # neither source answered several times running: look again this often
+BACKOFF_AFTER = 3               # consecutive failed polls before the retry backs off to UNAVAILABLE_RETRY
+STALE_KEEP = 600.0              # the last figures stay (marked stale) this long after polls start failing
+ALLOC_GRACE = 120.0             # requests/limits informers kept this long after the last holder let go
 PROM_RATE_WINDOW = "1m"
 
 _S = dict(frozen=True, gc=False, omit_defaults=True)
@@ -128,6 +135,7 @@ class UsageSnapshot:
     note: str = ""                                # "using Prometheus"
     error: str = ""                               # the fallback failed too / no fallback configured
     polled: float = 0.0                           # unix seconds of the last poll
+    stale: bool = False                           # the figures are the last good ones: the latest poll failed
 
     @property
     def loading(self) -> bool:
@@ -135,7 +143,12 @@ class UsageSnapshot:
 
     @property
     def has_figures(self) -> bool:
-        return bool(self.source) and not self.error
+        return bool(self.source)
+
+    @property
+    def age(self) -> float:
+        """Seconds between the sample and the last poll (how old stale figures are)."""
+        return max(0.0, self.polled - self.at) if self.source else 0.0
 
 
 def parse_time(ts: str, _cache: dict[str, float] = {}) -> float:  # noqa: B006 - a deliberate memo
@@ -235,6 +248,11 @@ async def read_prometheus(prom: PromClient) -> Figures:
     if not pc.samples and not pm.samples:
         raise PromError("query", "prometheus: no data for container_cpu_usage_seconds_total / "
                         "container_memory_working_set_bytes (is the kubelet's /metrics/resource scraped?)")
+    return await asyncio.to_thread(aggregate_prometheus, pc, pm, nc, nm)
+
+
+def aggregate_prometheus(pc: PromResult, pm: PromResult, nc: PromResult, nm: PromResult) -> Figures:
+    """The four vectors → Figures (10,000+ samples: run in a thread, off the UI's loop)."""
     at = 0.0
     ctrs: dict[tuple[str, str], dict[str, list[float | None]]] = {}
     for which, res in ((0, pc), (1, pm)):
@@ -275,7 +293,7 @@ class UsageSource:
     def __init__(self, client: Any | None, prom: Callable[[], PromClient | None] = lambda: None, *,
                  read_api: Callable[[], Any] | None = None, read_prom: Callable[[], Any] | None = None,
                  interval: float = DEFAULT_RESOLUTION, clock: Callable[[], float] = time.time,
-                 alloc: AllocSource | None = None) -> None:
+                 alloc: AllocSource | None = None, alloc_grace: float = ALLOC_GRACE) -> None:
         self.client = client
         self._prom = prom
         self._custom_api = read_api is not None
@@ -284,13 +302,17 @@ class UsageSource:
         self.interval = interval
         self.clock = clock
         self.alloc = alloc if alloc is not None else AllocSource(client)
-        self.cpu = History()
-        self.memory = History()
+        self.alloc_grace = alloc_grace
+        self.cpu = SampleHistory()
+        self.memory = SampleHistory()
         self._snap = UsageSnapshot()
         self._holders: set[int] = set()
         self._next_token = 0
         self._refresher: Refresher | None = None
         self._alloc_on_figures = False
+        self._alloc_stop: asyncio.TimerHandle | None = None
+        self._normal = interval          # the poll interval while figures come (the API's window)
+        self.failures = 0                # consecutive failed polls
         self.polls = 0
 
     # ---- demand ----------------------------------------------------------------------------------------
@@ -301,6 +323,9 @@ class UsageSource:
         cockpit's columns: no extra LIST of every pod on a cluster without metrics)."""
         self._next_token += 1
         self._holders.add(self._next_token)
+        if self._alloc_stop is not None:
+            self._alloc_stop.cancel()
+            self._alloc_stop = None
         if self._refresher is None:
             self._refresher = Refresher(self.poll, self.interval)
             self._refresher.start()
@@ -312,9 +337,24 @@ class UsageSource:
         return self._next_token
 
     def release(self, token: int) -> None:
+        """Let go; with no holder left polling pauses and the informers stop after `alloc_grace` seconds (a
+        screen covered for a moment, or top reopened, does not LIST every pod again)."""
         self._holders.discard(token)
-        if not self._holders and self._refresher is not None:
+        if self._holders:
+            return
+        if self._refresher is not None:
             self._refresher.pause()
+        if self._alloc_stop is None and self.alloc.running:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._alloc_stop = loop.call_later(self.alloc_grace, self._stop_alloc)
+
+    def _stop_alloc(self) -> None:
+        self._alloc_stop = None
+        if not self._holders:
+            self.alloc.cancel()
 
     def may_have_figures(self) -> bool:
         """Whether any source could answer (an API client, a test reader, or a configured Prometheus)."""
@@ -337,6 +377,9 @@ class UsageSource:
         ref, self._refresher = self._refresher, None
         if ref is not None:
             await ref.stop()
+        if self._alloc_stop is not None:
+            self._alloc_stop.cancel()
+            self._alloc_stop = None
         await self.alloc.stop()
 
     # ---- reading ---------------------------------------------------------------------------------------
@@ -374,32 +417,45 @@ class UsageSource:
                 raise
             except Exception as e:  # noqa: BLE001 - PromError (unreachable, timeout, query) or config
                 error = _short(e)
+        if figures is not None:
+            self.failures = 0
+            self._normal = (max(5.0, min(60.0, figures.window)) if figures.source == "metrics-server"
+                            else self.interval)
+            # 10,000 pods × 2 histories: done in a thread, like the decoding
+            await asyncio.to_thread(self._record, figures)
+        else:
+            self.failures += 1
         if self._refresher is not None:
-            self._refresher.interval = (max(5.0, min(60.0, figures.window)) if figures is not None
-                                        and figures.source == "metrics-server" else
-                                        self.interval if figures is not None else UNAVAILABLE_RETRY)
+            # a first failure (a blip) is retried at the normal pace; only repeated ones back off
+            self._refresher.interval = (self._normal if self.failures < BACKOFF_AFTER
+                                        else max(self._normal, UNAVAILABLE_RETRY))
         self._publish(figures, problem, note, error, now)
         if figures is not None and self._alloc_on_figures and self._holders:
             self._alloc_on_figures = False
             self.alloc.start()
 
+    def _record(self, f: Figures) -> None:
+        nodes, pods = f.nodes.items(), f.pods.items()
+        self.cpu.add_sample(f.at, chain(((("node", k), n.cpu) for k, n in nodes),
+                                        ((("pod", k), p.cpu) for k, p in pods)))
+        self.memory.add_sample(f.at, chain(((("node", k), n.memory) for k, n in nodes),
+                                           ((("pod", k), p.memory) for k, p in pods)))
+
     def _publish(self, f: Figures | None, problem: str, note: str, error: str, now: float) -> None:
         old = self._snap
         if f is None:
-            changed = (old.problem, old.note, old.error, old.source) != (problem, note, error, "")
-            self._snap = UsageSnapshot(seq=old.seq + changed, problem=problem, note=note, error=error, polled=now)
+            keep = bool(old.source) and now - old.at <= STALE_KEEP    # the last figures stay, marked stale
+            changed = (old.problem, old.note, old.error, old.stale) != (problem, note, error, keep) or (
+                not keep and old.source != "")
+            if keep:
+                self._snap = UsageSnapshot(old.source, old.nodes, old.pods, old.at, old.window,
+                                           old.seq + changed, problem, note, error, now, stale=True)
+            else:
+                self._snap = UsageSnapshot(seq=old.seq + changed, problem=problem, note=note, error=error,
+                                           polled=now)
             return
-        new_sample = f.at > old.at or f.source != old.source or (old.problem, old.note, old.error) != (
-            problem, note, "")
-        if new_sample:
-            for name, n in f.nodes.items():
-                self.cpu.add(("node", name), f.at, n.cpu)
-                self.memory.add(("node", name), f.at, n.memory)
-            for key, p in f.pods.items():
-                self.cpu.add(("pod", key), f.at, p.cpu)
-                self.memory.add(("pod", key), f.at, p.memory)
-            self.cpu.prune(f.at)
-            self.memory.prune(f.at)
+        new_sample = f.at > old.at or f.source != old.source or (old.problem, old.note, old.error, old.stale) != (
+            problem, note, "", False)
         self._snap = UsageSnapshot(f.source, f.nodes, f.pods, f.at, f.window, old.seq + new_sample, problem, note,
                                    "", now)
 

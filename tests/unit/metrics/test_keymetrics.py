@@ -200,3 +200,22 @@ def test_a_failed_range_keeps_the_old_sparkline():
     snap = asyncio.run(go())
     hist = snap.reading("a-service", "rps").history
     assert len(hist) == 10 and hist[-1] == 1.0 and math.isnan(hist[0])
+
+
+def test_a_prometheus_query_timeout_is_not_prometheus_down():
+    """A 503 errorType timeout is Prometheus answering: the other queries of the pass are still asked and
+    their cells show their own results (only transport failures short-circuit the pass)."""
+    asked: list[str] = []
+
+    async def answer(path, form):
+        asked.append(form["query"])
+        if len(asked) == 1:
+            return httpx.Response(503, json={"status": "error", "errorType": "timeout", "error": "query timed out"})
+        return per_app(form["query"], lambda a: ["1"])
+
+    k = km(answer, concurrency=1)
+    snap = asyncio.run(k.refresh(ranges=False))
+    texts = [r.text for r in snap.cells.values()]
+    assert len(asked) == 5                                   # every instant query of the grid was sent
+    assert "timeout" in texts and any(t not in ("timeout", "unreachable") for t in texts)
+    assert sum(t == "timeout" for t in texts) < len(texts)

@@ -160,3 +160,160 @@ async def test_acquire_release_polls_only_while_held():
     assert len(reads) == n and not src.active
     await src.stop()
     assert math.isfinite(src.snapshot.at)
+
+
+# ---- review fixes: stale figures, retry pace, informers' grace, fallback off the loop, compact history ---------
+
+class Flaky:
+    """A metrics API read that answers with figures at a moving time, or fails while `fail` is set."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.fail: Exception | None = None
+
+    async def __call__(self) -> Figures:
+        if self.fail is not None:
+            raise self.fail
+        self.t += 15
+        pods = {"a/p": usage.PodUsage("a", "p", 0.25, 2.0**27)}
+        return Figures("metrics-server", {"n1": usage.NodeUsage("n1", 1.0, 2.0**30)}, pods, self.t, 15.0)
+
+
+class FakeRefresher:
+    interval = 15.0
+
+
+async def test_a_failed_poll_keeps_the_last_figures_marked_stale_with_the_problem():
+    read = Flaky()
+    now = [1015.0]
+    src = UsageSource(None, read_api=read, clock=lambda: now[0])
+    await src.poll()
+    good = src.snapshot
+    assert good.has_figures and not good.stale and good.pods["a/p"].cpu == 0.25
+    read.fail = ApiError("GET /apis/metrics.k8s.io/v1beta1/pods failed with HTTP 503: service unavailable",
+                         status=503)
+    now[0] += 15
+    await src.poll()
+    s = src.snapshot
+    assert s.stale and s.has_figures and s.seq > good.seq             # redrawn: marked stale
+    assert s.pods is good.pods and s.nodes["n1"].cpu == 1.0            # the last figures, not blank
+    assert s.problem.startswith("metrics API not available") and "503" in s.problem
+    assert "no Prometheus configured" in s.error
+    assert s.age == pytest.approx(now[0] - good.at)
+    read.fail = None
+    now[0] += 15
+    await src.poll()
+    assert not src.snapshot.stale and not src.snapshot.problem and not src.snapshot.error
+    # figures older than STALE_KEEP are not shown as if they were usage
+    read.fail = ApiError("down", status=503)
+    now[0] = src.snapshot.at + usage.STALE_KEEP + 1
+    await src.poll()
+    assert not src.snapshot.has_figures and not src.snapshot.pods and src.snapshot.problem
+
+
+async def test_a_first_failure_is_retried_at_the_normal_pace_and_only_repeated_ones_back_off():
+    read = Flaky()
+    src = UsageSource(None, read_api=read, interval=15.0)
+    ref = src._refresher = FakeRefresher()  # type: ignore[assignment]
+    await src.poll()
+    assert ref.interval == 15.0
+    read.fail = ApiError("blip", status=503)
+    await src.poll()
+    assert ref.interval == 15.0 and src.failures == 1                 # a blip: not 30 s of blank
+    await src.poll()
+    assert ref.interval == 15.0
+    await src.poll()
+    assert ref.interval == usage.UNAVAILABLE_RETRY and src.failures == usage.BACKOFF_AFTER
+    read.fail = None
+    await src.poll()
+    assert ref.interval == 15.0 and src.failures == 0
+
+
+class CountingAlloc:
+    def __init__(self) -> None:
+        self.starts = self.cancels = 0
+        self._running = False
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        if not self._running:
+            self.starts += 1
+        self._running = True
+
+    def cancel(self) -> list:
+        self.cancels += int(self._running)
+        self._running = False
+        return []
+
+    async def stop(self) -> None:
+        self.cancel()
+
+
+async def test_the_requests_informers_stop_a_grace_period_after_the_last_holder_lets_go():
+    import asyncio
+    alloc = CountingAlloc()
+    src = UsageSource(None, read_api=Flaky(), interval=60, alloc=alloc, alloc_grace=0.1)  # type: ignore[arg-type]
+    tok = src.acquire()
+    assert alloc.running
+    src.release(tok)
+    await asyncio.sleep(0.03)
+    tok = src.acquire()                      # back within the grace period: the informers keep running
+    await asyncio.sleep(0.15)
+    assert alloc.running and alloc.cancels == 0 and alloc.starts == 1
+    src.release(tok)
+    for _ in range(50):
+        if not alloc.running:
+            break
+        await asyncio.sleep(0.02)
+    assert not alloc.running and alloc.cancels == 1
+    src.acquire()                            # needed again: started afresh
+    assert alloc.running and alloc.starts == 2
+    await src.stop()
+
+
+async def test_the_prometheus_fallback_aggregates_in_a_thread(monkeypatch):
+    import threading
+    threads: list[int] = []
+    real = usage.aggregate_prometheus
+
+    def spy(*a):
+        threads.append(threading.get_ident())
+        return real(*a)
+    monkeypatch.setattr(usage, "aggregate_prometheus", spy)
+    prom = FakeProm({usage.Q_POD_CPU: [_s({"namespace": "a", "pod": f"p{i}", "container": "x"}, 0.1)
+                                       for i in range(100)]})
+    f = await read_prometheus(prom)  # type: ignore[arg-type]
+    assert len(f.pods) == 100 and threads and threads[0] != threading.get_ident()
+
+
+async def test_history_is_recorded_per_sample_and_compactly():
+    read = Flaky()
+    src = UsageSource(None, read_api=read)
+    for _ in range(3):
+        await src.poll()
+    assert src.cpu.values(("pod", "a/p")) == (0.25, 0.25, 0.25)
+    assert src.memory.last(("node", "n1")) == 2.0**30 and src.cpu.samples == 3
+    await src.poll()
+    read.t -= 15                            # the same sample time again: not a new point
+    await src.poll()
+    assert src.cpu.samples == 4
+
+
+def test_sample_history_gaps_window_and_reclaimed_keys():
+    from ecotui.metrics.history import SampleHistory
+    h = SampleHistory(window_s=100.0)
+    h.add_sample(0.0, [("a", 1.0), ("b", None)])
+    h.add_sample(10.0, [("a", 2.0), ("c", 3.0)])
+    assert not h.add_sample(10.0, [("a", 9.0)])                       # not newer: ignored
+    assert h.points("a") == ((0.0, 1.0), (10.0, 2.0))
+    assert h.points("b") == () and h.last("b") is None              # unknown value: a gap, never 0
+    assert h.points("c") == ((10.0, 3.0),) and h.points("zzz") == ()
+    for i in range(200):                                              # 200 short-lived keys come and go
+        h.add_sample(20.0 + i, [("a", 1.0), (f"tmp{i}", 1.0)])
+    assert h.samples <= 101                                           # the window drops old samples
+    assert len(h) < 180 and "tmp0" not in h.keys()                   # gone keys' slots were reclaimed
+    assert h.points("a")[-1] == (219.0, 1.0)
+    assert h.points("tmp199") == ((219.0, 1.0),)
