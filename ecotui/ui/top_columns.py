@@ -6,6 +6,8 @@ render every row once) or a new sample arrived (the panes then re-render only th
 AGE refresh; other rows pick the figures up when they are drawn again). A new sample every 15 s therefore never
 re-renders 10,000 pod rows. The extra cells read the latest sample at render time.
 
+When the latest poll failed the last figures stay (the snapshot is `stale`), drawn muted.
+
 Nodes: %CPU / %MEM of allocatable (`kubectl top nodes`). Pods: %CPU/R and %MEM/R of the pod's requests
 (k9s's %CPU/R), MEM coloured when the pod is near its memory limit (OOM risk).
 """
@@ -62,7 +64,19 @@ class TopColumns:
         self.snap = snap
         return toggled, fresh and on and not toggled
 
+    def _muted(self, cells: tuple[Cell, ...]) -> tuple[Cell, ...]:
+        """Stale figures (the latest poll failed): kept, but drawn muted rather than as current."""
+        if not self.snap.stale:
+            return cells
+        return tuple(Cell(c.text, c.sort, "muted") for c in cells)
+
     def node_cells(self, node: Any) -> tuple[Cell, ...]:
+        return self._muted(self._node_cells(node))
+
+    def pod_cells(self, pod: Any) -> tuple[Cell, ...]:
+        return self._muted(self._pod_cells(pod))
+
+    def _node_cells(self, node: Any) -> tuple[Cell, ...]:
         name = node.metadata.name
         u = self.snap.nodes.get(name)
         if u is None:
@@ -73,7 +87,7 @@ class TopColumns:
         return (Cell(top.fmt_cpu(u.cpu), u.cpu if u.cpu is not None else -1.0), _pct(cp, _level(cp)),
                 Cell(top.fmt_mem(u.memory), u.memory if u.memory is not None else -1.0), _pct(mp, _level(mp)))
 
-    def pod_cells(self, pod: Any) -> tuple[Cell, ...]:
+    def _pod_cells(self, pod: Any) -> tuple[Cell, ...]:
         md = pod.metadata
         key = f"{md.namespace}/{md.name}"
         u = self.snap.pods.get(key)

@@ -202,3 +202,44 @@ def test_hostile_service_names_cannot_break_queries():
     cfg = parse_metrics(None)
     q = cfg.expr(cfg.panels[0], 'x"} or vector(1) #')
     assert '"x\\"} or vector(1) #"' in q
+
+
+async def test_a_resize_asks_the_sparklines_again_at_the_new_width():
+    app = app_with(prom(), {"refresh_s": 60, "range_refresh_s": 3600})
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_grid(pilot, app)
+        for _ in range(40):
+            if screen.km.range_columns:
+                break
+            await pilot.pause(0.05)
+        assert screen.km.range_columns == 80 - 52
+        n = screen.snapshot.refreshes
+        await pilot.resize_terminal(140, 30)
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if screen.snapshot.refreshes > n and screen.km.range_columns == 140 - 52:
+                break
+        assert screen.km.range_columns == 140 - 52                 # asked again, well before refresh_s
+        assert len(screen.snapshot.reading("user-service", "err").history) == 140 - 52
+
+
+async def test_a_failing_promql_run_shows_its_error_not_running(monkeypatch):
+    from ecotui.ui.screens import promql
+
+    def broken(*a, **k):
+        raise ValueError("boom in the renderer")
+    monkeypatch.setattr(promql, "result_text", broken)
+    app = app_with(prom())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(key("promql"))
+        await pilot.pause(0.1)
+        await pilot.press("u", "p", "enter")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, PromqlScreen) and app.screen.done:
+                break
+        screen = app.screen
+        assert isinstance(screen, PromqlScreen) and screen.done
+        assert screen.text == "promql failed: ValueError: boom in the renderer"
+        assert "running…" not in screen_text(app) and "boom in the renderer" in screen_text(app)

@@ -46,6 +46,10 @@ class FakeAlloc:
     async def stop(self) -> None:
         self.running = False
 
+    def cancel(self) -> list:
+        self.running = False
+        return []
+
     def pods(self) -> Snapshot:
         return self._pods
 
@@ -180,12 +184,12 @@ async def test_polling_is_held_only_while_top_is_open():
         await pilot.press(key("back"))
         await pilot.pause(0.1)
         assert app.screen is cockpit and token not in ws.usage._holders
-        cockpit._release_usage()
-        cockpit.on_screen_suspend(None)
+        await pilot.press(key("help"))                 # the cockpit covered too: nobody holds the poller
+        await until(pilot, lambda: app.screen is not cockpit and not ws.usage.active)
+        assert cockpit._usage is None and not ws.usage._holders
         n = script.calls
-        await pilot.pause(0.3)
-        if not ws.usage.active:                        # nobody holds it: no more reads
-            assert script.calls == n
+        await pilot.pause(0.3)                         # six poll intervals
+        assert script.calls == n                       # no more reads
 
 
 async def test_a_real_workspace_without_client_says_the_metrics_api_is_not_available():
@@ -269,3 +273,56 @@ async def test_top_follows_a_context_switch():
         await until(pilot, lambda: screen._source is ws2.usage and screen.snapshot.at == T0 + 30, 80)
         assert not ws.usage.active and ws2.usage.active
         assert {r.name: r.cpu for r in screen.pod_rows}["web-1"] == 0.3
+
+
+async def test_the_refresh_key_reads_again_after_top_was_covered():
+    script = Script()
+    app, ws = make_app(script)
+    ws._usage.interval = 3600.0                          # only the key makes a read
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and app.screen.pod_rows)
+        top_screen = app.screen
+        ws.usage._refresher.interval = 3600.0
+        await pilot.press(key("help"))
+        await until(pilot, lambda: app.screen is not top_screen)
+        await pilot.press(key("back"))
+        await until(pilot, lambda: app.screen is top_screen)
+        n = script.calls
+        await pilot.press(key("refresh"))
+        await until(pilot, lambda: script.calls > n)
+        assert top_screen._source is ws.usage and ws.usage.active
+
+
+async def test_a_failing_row_rebuild_is_a_line_not_a_crash(monkeypatch):
+    from ecotui.ui.screens import top as top_mod
+    script = Script()
+    app, ws = make_app(script)
+
+    async def broken(*a, **k):
+        raise KeyError("boom")
+    monkeypatch.setattr(top_mod, "build_rows", broken)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and app.screen.failure)
+        await pilot.pause(0.1)
+        assert app.is_running and isinstance(app.screen, TopScreen)
+        assert "could not build the rows: KeyError: 'boom'" in screen_text(app)
+
+
+async def test_a_failed_poll_keeps_the_figures_marked_stale():
+    script = Script()
+    app, ws = make_app(script)
+    ws._usage.clock = lambda: T0 + 30                     # the poller's clock: the sample is 30 s old
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key("top"))
+        await until(pilot, lambda: isinstance(app.screen, TopScreen) and app.screen.pod_rows)
+        screen = app.screen
+        script.next = PromError("http", "GET /apis/metrics.k8s.io/v1beta1/pods failed with HTTP 503")
+        ws.usage.kick()
+        await until(pilot, lambda: screen.snapshot.stale)
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "STALE 30s old" in text and "metrics API not available" in text
+        assert [r.name for r in screen.pod_rows] == ["web-1", "api-1", "web-2"]      # the figures stay
+        assert screen.tables["pods"].row_count == 3 and "1900m" in text

@@ -18,6 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from ecotui.metrics.history import sparkline
@@ -35,6 +36,7 @@ HINT_IDS = ("back", "cursor_down", "cursor_up", "refresh", "promql", "help", "qu
 HINT_LABELS = {"back": "back", "cursor_down": "down", "cursor_up": "up", "refresh": "refresh now",
                "promql": "PromQL", "help": "help", "quit": "quit"}
 SPARK_MIN, SPARK_MAX = 12, 120
+RESIZE_SETTLE_S = 0.3
 
 
 def short_names(services: tuple[str, ...]) -> dict[str, str]:
@@ -74,6 +76,7 @@ class MetricsScreen(Screen[None]):
         self.snapshot = GridSnapshot()
         self._layout: tuple[Any, ...] = ()
         self._shown: dict[tuple[str, str], tuple[str, str]] = {}
+        self._resize_timer: Timer | None = None
         self._bind_workspace()
 
     # ---- workspace / config ------------------------------------------------------------------------
@@ -133,10 +136,16 @@ class MetricsScreen(Screen[None]):
         self.refresher.resume()
 
     def on_resize(self, _event: Any) -> None:
+        """A new width: the sparklines are asked again at a step that fits it (once the resizing settles)."""
         width = self._spark_width()
         if width != self.km.columns:
             self.km.columns = width
             self._show_detail()
+        if self.km.range_columns and self.km.range_columns != max(2, width):
+            self.km.want_ranges()
+            if self._resize_timer is not None:
+                self._resize_timer.stop()
+            self._resize_timer = self.set_timer(RESIZE_SETTLE_S, self.refresher.kick)
 
     def _spark_width(self) -> int:
         try:

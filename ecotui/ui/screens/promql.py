@@ -21,6 +21,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from ecotui.errors import EcotuiError
 from ecotui.metrics.history import resample, sparkline
 from ecotui.metrics.prom import PromClient, PromError, PromResult
 from ecotui.textsafe import one_line
@@ -165,15 +166,21 @@ class PromqlScreen(Screen[None]):
 
     @work(exclusive=True, group="promql", exit_on_error=False)
     async def _run(self) -> None:
-        end = time.time()
-        start = end - RANGE_MIN * 60
-        width = max(20, min(120, self.size.width - 30))
-        got = await asyncio.gather(
-            self.client.query(self.expr, timeout=self.timeout),
-            self.client.query_range(self.expr, start, end, (end - start) / width, timeout=self.timeout),
-            return_exceptions=True)
-        instant, ranged = got
-        text = result_text(self.expr, instant, ranged, start, end, width, self.cell_styles)
+        try:
+            end = time.time()
+            start = end - RANGE_MIN * 60
+            width = max(20, min(120, self.size.width - 30))
+            got = await asyncio.gather(
+                self.client.query(self.expr, timeout=self.timeout),
+                self.client.query_range(self.expr, start, end, (end - start) / width, timeout=self.timeout),
+                return_exceptions=True)
+            instant, ranged = got
+            text = result_text(self.expr, instant, ranged, start, end, width, self.cell_styles)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - said on the screen, never left "running…"
+            why = exc.message if isinstance(exc, EcotuiError) else f"{type(exc).__name__}: {exc}"
+            text = Text(f"promql failed: {one_line(why, 300)}", style=self.cell_styles.get("critical", ""))
         self.text = text.plain
         self.done = True
         self.query_one("#promql-text", Static).update(text)

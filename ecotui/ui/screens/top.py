@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Static
 
 from ecotui.kube.render import Cell
 from ecotui.metrics import top
-from ecotui.metrics.history import WINDOW_S, History, resample, sparkline
+from ecotui.metrics.history import WINDOW_S, SampleHistory, resample, sparkline
 from ecotui.metrics.usage import UsageSnapshot, UsageSource
 from ecotui.textsafe import one_line
 from ecotui.ui.context import UiContext
@@ -76,7 +76,7 @@ def alloc_cell(v: float, of: float | None, fmt: Callable[[float | None], str], a
     return Cell(f"{fmt(v)} ({p}%)" if p is not None else fmt(v), v, level(p) if alarm else "")
 
 
-def history(h: History, key: Any, now: float, cells: int) -> list[float]:
+def history(h: SampleHistory, key: Any, now: float, cells: int) -> list[float]:
     """The last 30 minutes of a key in `cells` buckets (NaN where no sample fell)."""
     return resample(h.points(key), now - WINDOW_S, now, cells)
 
@@ -163,6 +163,7 @@ class TopScreen(Screen[None]):
         self.node_rows: list[top.NodeRow] = []
         self.pod_rows: list[top.PodRow] = []
         self.snapshot = UsageSnapshot()
+        self.failure = ""                            # the last row rebuild's error, shown above the tables
 
     def compose(self) -> ComposeResult:
         yield Static("top", id="top-title")
@@ -216,8 +217,15 @@ class TopScreen(Screen[None]):
         self._source = None
 
     def action_kick(self) -> None:
+        """Read now. The key only reaches a visible screen: hold the source again if it was let go (covered,
+        or a context switch) rather than ignore the key."""
+        if self.is_current:
+            self._visible = True
+        self._use_source()
         if self._source is not None:
             self._source.kick()
+        else:
+            self.app.notify("top: no usage source for this workspace", severity="warning")
 
     # ---- refresh ------------------------------------------------------------------------------------------
 
@@ -236,7 +244,7 @@ class TopScreen(Screen[None]):
         self._seen = state
         self._busy = True
         self.run_worker(self._rebuild(src, snap, pods_alloc.items, nodes_alloc.items, self.sort_by),
-                        group="top-rows")
+                        group="top-rows", exit_on_error=False)
 
     async def _rebuild(self, src: UsageSource, snap: UsageSnapshot, pods_alloc: Mapping[str, Any],
                        nodes_alloc: Mapping[str, Any], sort_by: str) -> None:
@@ -263,6 +271,12 @@ class TopScreen(Screen[None]):
             if self._cursor_top:
                 self._cursor_top = False
                 self.tables["pods"].move_cursor(row=0)
+            self.failure = ""
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a line above the tables, never a traceback
+            self.failure = f"top: could not build the rows: {one_line(f'{type(exc).__name__}: {exc}', 200)}"
+            self._show_lines(snap)
         finally:
             self._busy = False
         self.call_later(self.refresh_data)      # anything that changed while building (a sort key pressed)
@@ -283,6 +297,8 @@ class TopScreen(Screen[None]):
 
     def _show_lines(self, snap: UsageSnapshot) -> None:
         parts = ["top"]
+        if snap.stale:          # the last good figures (the latest poll failed): said first, it fits 80 columns
+            parts.append(f"STALE {snap.age:.0f}s old")
         if snap.source:
             parts.append(f"from {snap.source}")
             if snap.window:
@@ -304,6 +320,10 @@ class TopScreen(Screen[None]):
             if line:
                 line.append("\n")
             line.append(one_line(snap.error, 200), styles.get("critical"))
+        if self.failure:
+            if line:
+                line.append("\n")
+            line.append(self.failure, styles.get("critical"))
         src = self._source
         if src is not None and src.alloc.running:
             conn = src.alloc.connection()
