@@ -183,6 +183,17 @@ class FakeRefresher:
     interval = 15.0
 
 
+class StubRefresher:
+    interval = 15.0
+
+    def start(self) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def kick(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 async def test_a_failed_poll_keeps_the_last_figures_marked_stale_with_the_problem():
     read = Flaky()
     now = [1015.0]
@@ -256,6 +267,7 @@ async def test_the_requests_informers_stop_a_grace_period_after_the_last_holder_
     import asyncio
     alloc = CountingAlloc()
     src = UsageSource(None, read_api=Flaky(), interval=60, alloc=alloc, alloc_grace=0.1)  # type: ignore[arg-type]
+    src._refresher = StubRefresher()  # type: ignore[assignment]   # polling is not what this test is about
     tok = src.acquire()
     assert alloc.running
     src.release(tok)
