@@ -86,6 +86,8 @@ class TableScreen(Screen[None]):
         self.call_after_refresh(self.show_action_hints)
 
     def _poll(self) -> None:
+        if self.is_attached and self.app.screen is not self:
+            return  # covered by another screen: nothing to draw; the first poll after it shows catches up
         loading = not all(self.session.snapshot(k).synced for k in self.pane_ids)
         now = time.monotonic()
         if self.session.version != self._last_version and not (
@@ -99,6 +101,8 @@ class TableScreen(Screen[None]):
             (self._loading_poll.resume if loading else self._loading_poll.pause)()
 
     def _refresh_ages(self) -> None:
+        if self.is_attached and self.app.screen is not self:
+            return
         self._safe_refresh(fresh=True)
 
     def _safe_refresh(self, **kw: bool) -> None:
