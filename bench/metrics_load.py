@@ -232,6 +232,8 @@ def render(r: dict[str, Any], results_file: str) -> str:
         "Prometheus's own counter (instant and range query handlers), minus the rate measured with no tool "
         f"running ({r['background_prom_per_min']:.2f}/min). **metrics.k8s.io** requests come from the API "
         "server's audit log (this benchmark's certificate and the tool's user agent).", ""]
+    if r.get("findings"):
+        a += ["### Findings", "", *r["findings"], ""]
     errs = [e for x in rounds for e in x.get("errors", [])]
     if errs:
         a += ["Errors: " + "; ".join(e[:300] for e in errs), ""]
