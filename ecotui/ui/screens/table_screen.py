@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable
 
 from ecotui.actions import MUTATING_ACTIONS, REMEDY_ACTIONS
@@ -85,9 +85,18 @@ class TableScreen(Screen[None]):
         self.set_interval(self.ui.age_interval, self._refresh_ages)
         self.call_after_refresh(self.show_action_hints)
 
+    def covered(self) -> bool:
+        """A full screen is above this one (a modal dialog is not: the table shows behind it)."""
+        if not self.is_attached:
+            return False
+        stack = self.app.screen_stack
+        if self not in stack:
+            return False
+        return any(not isinstance(s, ModalScreen) for s in stack[stack.index(self) + 1:])
+
     def _poll(self) -> None:
-        if self.is_attached and self.app.screen is not self:
-            return  # covered by another screen: nothing to draw; the first poll after it shows catches up
+        if self.covered():
+            return  # nothing of it is on screen; the first poll after it shows again catches up
         loading = not all(self.session.snapshot(k).synced for k in self.pane_ids)
         now = time.monotonic()
         if self.session.version != self._last_version and not (
@@ -101,7 +110,7 @@ class TableScreen(Screen[None]):
             (self._loading_poll.resume if loading else self._loading_poll.pause)()
 
     def _refresh_ages(self) -> None:
-        if self.is_attached and self.app.screen is not self:
+        if self.covered():
             return
         self._safe_refresh(fresh=True)
 
