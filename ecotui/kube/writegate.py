@@ -4,7 +4,8 @@
 mutating request (POST, PUT, PATCH, DELETE) while the gate is read-only raises `ReadOnlyError` with one
 clear line and nothing is sent. Exempt, because they change nothing: access reviews (POST
 selfsubjectaccessreviews / selfsubjectrulesreviews, used to decide which actions to offer) and port-forward
-streams (a connection to a pod, not a change of cluster state).
+streams (a connection to a pod, not a change of cluster state). Exec and attach streams are mutating whatever
+their method (a WebSocket upgrade is a GET, but it starts a process in the cluster): read-only refuses them.
 
 The gate belongs to the workspace (one per context): `readonly` comes from the context's profile, so a
 context switch to a read-only context turns it on at once; `set_readonly` turns it on/off live.
@@ -15,13 +16,17 @@ from ecotui.errors import ReadOnlyError
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _EXEMPT_SUFFIXES = ("/selfsubjectaccessreviews", "/selfsubjectrulesreviews", "/selfsubjectreviews", "/portforward")
+_PROCESS_SUFFIXES = ("/exec", "/attach")   # pods/NAME/exec, pods/NAME/attach: a process in the cluster
 
 
 def is_mutating(method: str, path: str) -> bool:
-    """Does this request change cluster state? (reviews and port-forwards do not)"""
+    """Does this request change cluster state? (reviews and port-forwards do not; exec and attach do)"""
+    bare = path.split("?", 1)[0].rstrip("/")
+    if "/pods/" in bare and bare.endswith(_PROCESS_SUFFIXES):
+        return True
     if method.upper() not in MUTATING:
         return False
-    return not path.split("?", 1)[0].rstrip("/").endswith(_EXEMPT_SUFFIXES)
+    return not bare.endswith(_EXEMPT_SUFFIXES)
 
 
 class WriteGate:

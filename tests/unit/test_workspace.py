@@ -31,6 +31,10 @@ def client_with(gate: WriteGate, seen: list[httpx.Request]) -> KubeClient:
     ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", False),
     ("POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews?x=1", False),
     ("POST", "/api/v1/namespaces/x/pods/p/portforward", False),
+    ("GET", "/api/v1/namespaces/x/pods/p/portforward?ports=80", False),
+    ("GET", "/api/v1/namespaces/x/pods/p/exec?command=sh&stdin=true", True),   # a WebSocket exec starts a process
+    ("GET", "/api/v1/namespaces/x/pods/p/attach", True),
+    ("GET", "/api/v1/namespaces/exec/pods", False),
 ])
 def test_what_counts_as_a_write(method, path, mutating):
     assert is_mutating(method, path) is mutating
