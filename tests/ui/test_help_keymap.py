@@ -39,7 +39,7 @@ async def test_help_lists_every_action_with_default_keys():
 
 async def test_user_keymap_override_moves_keys(tmp_path):
     user = tmp_path / "keymap.yaml"
-    user.write_text("help: f2\ndescribe: x\nfocus_nodes: F\n")
+    user.write_text("help: f2\ndescribe: o\nfocus_nodes: ctrl+y\n")
     keymap, problems = load_keymap(str(user))
     assert problems == []
     app = EcotuiApp(workspace(session()), keymap=keymap, clock=lambda: T0)
@@ -53,16 +53,16 @@ async def test_user_keymap_override_moves_keys(tmp_path):
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.text
         assert help_line(text, "help").lstrip().startswith("f2 ")
-        assert help_line(text, "describe").lstrip().startswith("x ")
+        assert help_line(text, "describe").lstrip().startswith("o ")
         await pilot.press("escape")
         await pilot.press("d")                      # old describe key does nothing now
         await pilot.pause()
         assert not isinstance(app.screen, DescribeScreen)
-        await pilot.press("x")
+        await pilot.press("o")
         await pilot.pause()
         assert isinstance(app.screen, DescribeScreen)
         await pilot.press("escape")
-        await pilot.press("F")
+        await pilot.press("ctrl+y")
         assert app.focused is app.cockpit.tables["nodes"]
         assert "f2 help" in str(app.cockpit.query_one("#hints").render())
 

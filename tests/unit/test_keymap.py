@@ -89,16 +89,16 @@ def test_same_key_in_table_and_describe_groups_is_not_a_clash(tmp_path):
 
 
 def test_swapping_two_keys_is_allowed(tmp_path):
-    km, problems = load_keymap(write(tmp_path, "switch_context: x\nswitch_namespace: c\n"))
+    km, problems = load_keymap(write(tmp_path, "switch_context: ctrl+y\nswitch_namespace: c\n"))
     assert problems == []
     assert km.keys_for("switch_namespace") == ("c",)
 
 
 def test_clash_between_two_user_entries_reverts_one(tmp_path):
-    path = write(tmp_path, "quit: x\nhelp: x\n")
+    path = write(tmp_path, "quit: ctrl+y\nhelp: ctrl+y\n")
     km, problems = load_keymap(path)
     assert len(problems) == 1 and "clashes" in problems[0] and path in problems[0]
-    assert {km.keys_for("quit"), km.keys_for("help")} == {("x",), ("question_mark", "f1")}
+    assert {km.keys_for("quit"), km.keys_for("help")} == {("ctrl+y",), ("question_mark", "f1")}
 
 
 @pytest.mark.parametrize("text,fragment", [
