@@ -31,7 +31,7 @@ from ecotui.ui.context import UiContext
 from ecotui.ui.crash import crash_message, write_crash_log
 from ecotui.ui.help_text import event_text, help_text
 from ecotui.ui.logs_flow import LogsOpener
-from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested
+from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested, StreamRequested
 from ecotui.ui.remedy import Remedy
 from ecotui.ui.gc_idle import IdleCollector
 from ecotui.ui.journal_text import journal_text
@@ -401,6 +401,29 @@ class EcotuiApp(App[int]):
     def action_promql(self) -> None:
         from ecotui.ui.screens.promql import open_promql
         open_promql(self)
+
+    # ---- port-forwards, health, shell and checks (issue 10): one module each, imported on first use ---------
+
+    @on(StreamRequested)
+    def _stream_requested(self, message: StreamRequested) -> None:
+        if message.action == "port_forward":
+            from ecotui.ui.forward_flow import request_forward
+            request_forward(self, message.kind, message.keys)
+        else:
+            from ecotui.ui.shell_flow import request_shell
+            request_shell(self, message.kind, message.keys)
+
+    def action_port_forwards(self) -> None:
+        from ecotui.ui.screens.forwards import open_forwards
+        open_forwards(self)
+
+    def action_health(self) -> None:
+        from ecotui.ui.screens.health_view import open_health
+        open_health(self)
+
+    def action_run_check(self) -> None:
+        from ecotui.ui.screens.checks import open_checks
+        open_checks(self)
 
     # ---- describe -------------------------------------------------------------------------
 

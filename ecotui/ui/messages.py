@@ -35,3 +35,12 @@ class LogsRequested(Message):
     def __init__(self, kind: str, keys: list[str], previous: bool = False) -> None:
         super().__init__()
         self.kind, self.keys, self.previous = kind, keys, previous
+
+
+class StreamRequested(Message):
+    """[port_forward] / [shell] on the objects `keys` of the registry kind `kind` (the marked rows, else the cursor
+    row): the App hands it to `ecotui.ui.forward_flow.request_forward` or `ecotui.ui.shell_flow.request_shell`."""
+
+    def __init__(self, action: str, kind: str, keys: list[str]) -> None:
+        super().__init__()
+        self.action, self.kind, self.keys = action, kind, keys

@@ -23,7 +23,7 @@ from ecotui.ops.drain_run import DrainProgress
 from ecotui.kube.session_api import SessionAPI
 from ecotui.textsafe import one_line
 from ecotui.ui.context import UiContext
-from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested
+from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested, StreamRequested
 from ecotui.ui.rows import PaneRows
 from ecotui.ui.widgets.filter_bar import FilterBar
 from ecotui.ui.widgets.pane import Pane
@@ -35,15 +35,19 @@ from ecotui.workspace import WorkspaceAPI
 LOADING_POLL = 0.05   # seconds between polls while a first LIST is still arriving (to see its end at once)
 LOADING_REDRAW = 0.6  # ... but partial pages are drawn at most this often (each redraw costs a frame)
 TABLE_IDS = ("open", "describe", "sort", "sort_reverse", "cursor_down", "cursor_up", "cursor_top", "cursor_bottom",
-             "page_down", "page_up", "mark", "mark_all", "clear_marks", *REMEDY_ACTIONS, "logs", "logs_previous")
+             "page_down", "page_up", "mark", "mark_all", "clear_marks", *REMEDY_ACTIONS, "logs", "logs_previous",
+             "port_forward", "shell")
 TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe", "mark": "screen.mark",
                  "mark_all": "screen.mark_all", "clear_marks": "screen.clear_marks",
                  **{a: f"screen.remedy('{a}')" for a in REMEDY_ACTIONS},
-                 "logs": "screen.logs(False)", "logs_previous": "screen.logs(True)"}
+                 "logs": "screen.logs(False)", "logs_previous": "screen.logs(True)",
+                 "port_forward": "screen.stream('port_forward')", "shell": "screen.stream('shell')"}
 # on every table screen: the action journal and the drain's cancel key
-SCREEN_IDS = ("journal", "cancel_drain", "logs_query", "top", "hpa", "metrics", "promql")
+SCREEN_IDS = ("journal", "cancel_drain", "logs_query", "top", "hpa", "metrics", "promql", "port_forwards", "health",
+              "run_check")
 SCREEN_ACTIONS = {"journal": "app.journal", "cancel_drain": "app.cancel_drain", "logs_query": "app.logs_query",
-                  "top": "app.top", "hpa": "app.hpa", "metrics": "app.metrics", "promql": "app.promql"}
+                  "top": "app.top", "hpa": "app.hpa", "metrics": "app.metrics", "promql": "app.promql",
+                  "port_forwards": "app.port_forwards", "health": "app.health", "run_check": "app.run_check"}
 
 
 class TableScreen(Screen[None]):
@@ -248,6 +252,11 @@ class TableScreen(Screen[None]):
     def action_logs(self, previous: bool) -> None:
         """[logs] / [logs_previous]: the App opens a log viewer for the marked rows, else the cursor row."""
         self.post_message(LogsRequested(self.active, self.tables[self.active].selection(), previous))
+
+    def action_stream(self, action: str) -> None:
+        """[port_forward] / [shell]: the App opens the forward dialog or the shell for the marked rows, else the
+        cursor row."""
+        self.post_message(StreamRequested(action, self.active, self.tables[self.active].selection()))
 
     def action_hint_text(self) -> Text:
         """The keys of the actions the active pane's kind offers: greyed (and marked RO) when read-only,
