@@ -19,13 +19,31 @@ Format::
         prometheus_token_file: ~/.config/ecotui/prom-token   # bearer (or prometheus_user + prometheus_password_file)
         prometheus_headers: {X-Scope-OrgID: ecotrack}       # extra headers on every Prometheus request
         metrics: {...}                 # key-metric panels of this context (ecotui.metrics.panels)
-        loki_url: http://127.0.0.1:33100
+        loki_url: http://127.0.0.1:33100   # or an in-cluster Service, reached through a managed port-forward:
+                                           #   loki_url: observability/loki-query-frontend:3100
         loki_tenant: ecotrack          # X-Scope-OrgID (multi-tenant Loki)
         loki_token_file: ~/.config/ecotui/loki-token   # bearer token (or loki_user + loki_password_file)
         aws_profile: oncall            # EKS: the AWS profile, region and cluster name of this context
         aws_region: us-east-1
         eks_cluster: ecotrack-prod
         critical: false                # overrides critical_contexts for this context
+        forwards:                      # port-forward presets (default: the runbook's grafana 3000, prometheus-server
+          - name: grafana              #   9090, loki-query-frontend 3100, tempo-query-frontend 3200, on demand)
+            target: observability/svc/grafana
+            port: 80                   # the Service's port (name or number)
+            local_port: 3000           # 0 = a free one
+            start: launch              # or on-demand (the default)
+        health:                        # the health grid (defaults: the runbook's five services)
+          path: /actuator/health
+          namespace: ecotrack
+          services: [user-service, product-service, order-service, payment-service, notification-service]
+          port: http                   # the Service port the health forwards go to
+        checks:                        # one-shot checks [run_check] (default: the runbook's psql and redis-cli)
+          - name: postgres
+            namespace: ecotrack
+            target: sts/postgres-primary      # a pod name, or sts/ deploy/ svc/ NAME (a ready pod of it)
+            container: postgres               # optional
+            command: [psql, -U, ecotrack, -d, ecotrack, -c, "SELECT 1;"]
 
 A missing file at the default location means defaults. An explicitly given file that is missing,
 broken YAML, an unknown key or a wrong type raises ``EcotuiError`` with one line naming the file.
@@ -42,11 +60,14 @@ from typing import Any
 import yaml
 
 from ecotui.errors import EcotuiError
+from ecotui.forward.presets import DEFAULT_PRESETS, Preset, parse_presets, parse_service_ref
+from ecotui.health.settings import HealthSettings, parse_health
 
 _TOP_KEYS = ("theme", "keymap", "readonly", "critical_contexts", "journal", "log_buffer_lines", "metrics", "contexts")
 _CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url", "aws_profile", "aws_region", "eks_cluster",
              "critical", "loki_tenant", "loki_token_file", "loki_user", "loki_password_file",
-             "prometheus_token_file", "prometheus_user", "prometheus_password_file", "prometheus_headers", "metrics")
+             "prometheus_token_file", "prometheus_user", "prometheus_password_file", "prometheus_headers", "metrics",
+             "forwards", "health", "checks")
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,9 @@ class ContextConfig:
     prometheus_password_file: str | None = None
     prometheus_headers: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, Any] | None = None   # raw key-metrics section (validated by ecotui.metrics.panels)
+    forwards: tuple[Preset, ...] = DEFAULT_PRESETS
+    health: HealthSettings = field(default_factory=HealthSettings)
+    checks: tuple[Mapping[str, Any], ...] | None = None   # validated entries (None: the runbook's defaults)
 
 
 @dataclass(frozen=True)
@@ -121,11 +145,49 @@ def _opt_bool(path: Path, where: str, value: Any) -> bool | None:
     return value
 
 
-def _url(path: Path, where: str, value: Any) -> str | None:
+def _url(path: Path, where: str, value: Any, service_ok: bool = False) -> str | None:
     url = _opt_str(path, where, value)
+    if url is not None and service_ok and parse_service_ref(url) is not None:
+        return url          # an in-cluster Service (namespace/name:port): reached through a managed port-forward
     if url is not None and not url.startswith(("http://", "https://")):
-        raise _err(path, f"{where} must start with http:// or https:// (got {url!r})")
+        also = " or be a Service like observability/loki-query-frontend:3100" if service_ok else ""
+        raise _err(path, f"{where} must start with http:// or https://{also} (got {url!r})")
     return url.rstrip("/") if url else url
+
+
+_CHECK_KEYS = ("name", "namespace", "target", "container", "command")
+
+
+def _checks(path: Path, where: str, raw: Any, default_ns: str) -> tuple[dict[str, Any], ...] | None:
+    """One-shot checks: name, target (a pod, or sts/ deploy/ svc/ NAME), command (a list, or a string split like a
+    shell would), optional namespace and container."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise _err(path, f"{where} must be a list of {{name, target, command}}")
+    out = []
+    for i, item in enumerate(raw):
+        w = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise _err(path, f"{w} must be a mapping with name, target and command")
+        _unknown(path, f" in {w}", item, _CHECK_KEYS)
+        for key in ("name", "target"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                raise _err(path, f"{w}.{key} must be a non-empty string")
+        cmd = item.get("command")
+        if isinstance(cmd, str):
+            import shlex
+            try:
+                cmd = shlex.split(cmd)
+            except ValueError as exc:
+                raise _err(path, f"{w}.command: {exc}") from None
+        if not isinstance(cmd, list) or not cmd or not all(isinstance(c, str) for c in cmd):
+            raise _err(path, f"{w}.command must be a non-empty list of strings (or one string)")
+        out.append({"name": item["name"].strip(), "namespace": _opt_str(path, f"{w}.namespace",
+                                                                         item.get("namespace")) or default_ns,
+                    "target": item["target"].strip(),
+                    "container": _opt_str(path, f"{w}.container", item.get("container")), "command": list(cmd)})
+    return tuple(out)
 
 
 def _unknown(path: Path, where: str, data: Mapping[Any, Any], known: tuple[str, ...]) -> None:
@@ -189,6 +251,13 @@ def _metrics(path: Path, where: str, raw: dict[str, Any] | None) -> dict[str, An
     return raw
 
 
+def _wrap(path: Path, parse: Any, raw: Any, where: str, *args: Any) -> Any:
+    try:
+        return parse(raw, where, *args)
+    except ValueError as exc:
+        raise _err(path, str(exc)) from None
+
+
 def _parse(path: Path, data: Any) -> Config:
     if data is None:
         data = {}
@@ -212,8 +281,8 @@ def _parse(path: Path, data: Any) -> Config:
         contexts[str(name)] = ContextConfig(
             namespace=_opt_str(path, f"{where}.namespace", raw.get("namespace")),
             readonly=_opt_bool(path, f"{where}.readonly", raw.get("readonly")),
-            prometheus_url=_url(path, f"{where}.prometheus_url", raw.get("prometheus_url")),
-            loki_url=_url(path, f"{where}.loki_url", raw.get("loki_url")),
+            prometheus_url=_url(path, f"{where}.prometheus_url", raw.get("prometheus_url"), service_ok=True),
+            loki_url=_url(path, f"{where}.loki_url", raw.get("loki_url"), service_ok=True),
             aws_profile=_opt_str(path, f"{where}.aws_profile", raw.get("aws_profile")),
             aws_region=_opt_str(path, f"{where}.aws_region", raw.get("aws_region")),
             eks_cluster=_opt_str(path, f"{where}.eks_cluster", raw.get("eks_cluster")),
@@ -228,6 +297,10 @@ def _parse(path: Path, data: Any) -> Config:
                                            raw.get("prometheus_password_file")),
             prometheus_headers=_headers(path, f"{where}.prometheus_headers", raw.get("prometheus_headers")),
             metrics=_metrics(path, f"{where}: ", _opt_map(path, f"{where}.metrics", raw.get("metrics"))),
+            forwards=_wrap(path, parse_presets, raw.get("forwards"), f"{where}.forwards",
+                           _opt_str(path, f"{where}.namespace", raw.get("namespace")) or "default"),
+            health=_wrap(path, parse_health, raw.get("health"), f"{where}.health"),
+            checks=_checks(path, f"{where}.checks", raw.get("checks"), "ecotrack"),
         )
     critical = _opt_str(path, "critical_contexts", data.get("critical_contexts"))
     if critical is not None:

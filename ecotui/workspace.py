@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ecotui.config import Config
+from ecotui.errors import EcotuiError
+from ecotui.forward.presets import DEFAULT_PRESETS, Preset, parse_service_ref
+from ecotui.health.settings import HealthSettings
 from ecotui.kube.kubeconfig import KubeConfig
 from ecotui.kube.session_api import SessionAPI
 from ecotui.kube.writegate import WriteGate
@@ -22,6 +25,9 @@ from ecotui.metrics.usage import UsageSource
 from ecotui.ops.access import AccessChecker
 from ecotui.ops.api import KubeAPI, NoAPI
 from ecotui.ops.safety import is_critical
+
+if TYPE_CHECKING:
+    from ecotui.forward.manager import ForwardManager
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class Profile:
     loki: LokiSettings = field(default_factory=LokiSettings)
     prometheus: PromSettings = field(default_factory=PromSettings)
     metrics: Mapping[str, Any] | None = None   # raw key-metrics config (context's, else the global one)
+    forwards: tuple[Preset, ...] = DEFAULT_PRESETS   # port-forward presets (the runbook's by default)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    checks: tuple[Any, ...] = ()    # ecotui.podexec.checks.CheckSpec: the configured one-shot checks (runbook's)
 
 
 class WorkspaceAPI(Protocol):
@@ -94,6 +103,19 @@ class WorkspaceAPI(Protocol):
         closed by `stop()`. Raises PromError(kind="config") when a credentials file cannot be read."""
 
     @property
+    def forwards(self) -> ForwardManager:
+        """This context's port-forwards (made on first use, every forward closed by `stop()`)."""
+
+    def start_presets(self, launch_only: bool = True) -> list[str]:
+        """Start the profile's `start: launch` presets (every preset with launch_only=False): a line per failure."""
+
+    @property
+    def loki(self) -> LokiSettings:
+        """The Loki settings to connect with: the profile's, except that a `loki_url` naming an in-cluster Service
+        (`observability/loki-query-frontend:3100`) is replaced by the local URL of a managed port-forward to it
+        (started on first use). Raises EcotuiError (one line) when the forward cannot start."""
+
+    @property
     def usage(self) -> UsageSource:
         """CPU/memory usage (metrics.k8s.io, else Prometheus) for top and the panes' top columns; made on first
         use, polls only while held (`acquire`/`release`), stopped by `stop()`."""
@@ -117,6 +139,7 @@ class Workspace:
         self._prom_failed: tuple[float, PromError] | None = None
         self._clock: Callable[[], float] = time.monotonic
         self._usage: UsageSource | None = None
+        self._forwards: ForwardManager | None = None
 
     @property
     def profile(self) -> Profile:
@@ -151,15 +174,57 @@ class Workspace:
             if failed is not None and self._clock() - failed[0] < PROM_RETRY_S:
                 raise failed[1]
             try:
-                cfg = prom_config(self._profile.prometheus)
-            except PromError as exc:
-                self._prom_failed = (self._clock(), exc)
-                raise
+                settings = self._profile.prometheus
+                if settings.url and parse_service_ref(settings.url) is not None:
+                    settings = replace(settings, url=self.source_url(settings.url, "prometheus"))
+                cfg = prom_config(settings)
+            except EcotuiError as exc:   # PromError (a credentials file), or the source's forward did not start
+                err = exc if isinstance(exc, PromError) else PromError("config", exc.message, exc.hint)
+                self._prom_failed = (self._clock(), err)
+                raise err from None
             self._prom_failed = None
             if cfg is None:
                 return None
             self._prom = PromClient(cfg)
         return self._prom
+
+    @property
+    def forwards(self) -> ForwardManager:
+        if self._forwards is None:
+            from ecotui.forward.manager import ForwardManager
+            self._forwards = ForwardManager(self._api, self._profile.context)
+        return self._forwards
+
+    def source_url(self, ref: str, label: str) -> str:
+        """A source address: a URL as it is, or the local URL of the managed forward to an in-cluster Service
+        (`namespace/name:port`), started now if it is not running. Raises EcotuiError with one line."""
+        svc = parse_service_ref(ref)
+        if svc is None:
+            return ref
+        fid = self.forwards.start(svc.spec(self._profile.context, label))
+        view = self.forwards.view(fid)
+        if view is None:
+            raise EcotuiError(f"{label}: the port-forward to {svc} did not start")
+        return view.url
+
+    def start_presets(self, launch_only: bool = True) -> list[str]:
+        """Start the presets marked `start: launch` (all of them with launch_only=False); one line per failure."""
+        problems = []
+        for p in self._profile.forwards:
+            if launch_only and p.start != "launch":
+                continue
+            try:
+                self.forwards.start(p.spec(self._profile.context))
+            except EcotuiError as exc:
+                problems.append(f"port-forward {p.name}: {exc.message}")
+        return problems
+
+    @property
+    def loki(self) -> LokiSettings:
+        loki = self._profile.loki
+        if loki.url and parse_service_ref(loki.url) is not None:
+            return replace(loki, url=self.source_url(loki.url, "loki"))
+        return loki
 
     @property
     def usage(self) -> UsageSource:
@@ -180,7 +245,22 @@ class Workspace:
         prom, self._prom = self._prom, None
         if prom is not None:
             await prom.aclose()
+        forwards, self._forwards = self._forwards, None
+        if forwards is not None:
+            await forwards.close()
         await self._session.stop()
+
+
+def _check_specs(raw: tuple[Mapping[str, Any], ...] | None) -> tuple[Any, ...]:
+    """The config's validated checks → CheckSpecs (None: the runbook's defaults)."""
+    try:
+        from ecotui.podexec.checks import DEFAULT_CHECKS, CheckSpec
+    except ImportError:   # TEMP while ecotui.podexec lands (issue 10)
+        return ()
+    if raw is None:
+        return tuple(DEFAULT_CHECKS)
+    return tuple(CheckSpec(name=c["name"], namespace=c["namespace"], target=c["target"], container=c["container"],
+                           command=list(c["command"])) for c in raw)
 
 
 def choose_namespace(cli_ns: str | None, all_ns: bool, config_ns: str | None, context_ns: str | None) -> str | None:
@@ -232,7 +312,8 @@ class WorkspaceFactory:
                                          cc.loki_password_file),
                        prometheus=PromSettings(cc.prometheus_url, cc.prometheus_token_file, cc.prometheus_user,
                                                cc.prometheus_password_file, tuple(cc.prometheus_headers.items())),
-                       metrics=cc.metrics if cc.metrics is not None else self.config.metrics)
+                       metrics=cc.metrics if cc.metrics is not None else self.config.metrics,
+                       forwards=cc.forwards, health=cc.health, checks=_check_specs(cc.checks))
 
     def build(self, context: str) -> Workspace:
         profile = self.profile(context)

@@ -166,6 +166,7 @@ class EcotuiApp(App[int]):
     async def _start(self, workspace: WorkspaceAPI) -> None:
         try:
             await workspace.start()
+            self._launch_forwards(workspace)
         except EcotuiError as exc:
             self.start_error = exc.message
         except Exception as exc:  # noqa: BLE001 - shown in the header, never a crash
@@ -173,6 +174,11 @@ class EcotuiApp(App[int]):
         for screen in self._table_screens():
             screen.set_problem(self.start_error)
             screen.refresh_data(force=True)
+
+    def _launch_forwards(self, workspace: WorkspaceAPI) -> None:
+        """The context's `start: launch` port-forward presets; a preset that cannot start is one warning line."""
+        for line in workspace.start_presets():
+            self.say(line, severity="warning", timeout=8)
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -337,6 +343,7 @@ class EcotuiApp(App[int]):
             await new.stop()
             return
         old, self.workspace = self.workspace, new
+        self._launch_forwards(new)
         self.start_error = ""
         for screen in self._table_screens():
             screen.set_problem("")

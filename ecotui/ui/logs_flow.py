@@ -133,7 +133,7 @@ class LogsOpener:
     async def _open_async(self, sel: Selection, title: str) -> None:
         ws = self.host.workspace
         try:
-            opened = await open_source(sel, loki=ws.profile.loki, kube_client=self._kube_client())
+            opened = await open_source(sel, loki=ws.loki, kube_client=self._kube_client())
         except EcotuiError as exc:
             self.host.say(exc.message, severity="error")
             return
@@ -147,7 +147,7 @@ class LogsOpener:
     async def _switch(self, screen: LogScreen, sel: Selection, prefer: str) -> None:
         ws = self.host.workspace
         try:
-            new = await open_source(sel, loki=ws.profile.loki, kube_client=self._kube_client(), prefer=prefer)
+            new = await open_source(sel, loki=ws.loki, kube_client=self._kube_client(), prefer=prefer)
         except EcotuiError as exc:
             self.host.say(exc.message, severity="error")
             return
