@@ -14,7 +14,7 @@ import socket
 import ssl
 import tempfile
 from contextlib import aclosing, asynccontextmanager
-from typing import Any, AsyncGenerator, AsyncIterator, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterator, Mapping, Sequence, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,6 +27,9 @@ from .auth import Authenticator, Credentials
 from .kubeconfig import ClusterInfo
 from .models import ListMeta, Status
 from ..textsafe import one_line
+
+if TYPE_CHECKING:
+    from .channels import ChannelStream
 
 T = TypeVar("T")
 Params = Mapping[str, str] | None
@@ -386,6 +389,12 @@ class KubeClient:
             raise self.transport_error(e) from None
         if bytes(buf).strip():
             yield self._decode(bytes(buf), WatchEvent, f"WATCH {path}")
+
+    async def open_stream(self, path: str, params: Sequence[tuple[str, str]], protocols: Sequence[str], *,
+                          open_timeout: float = 10.0) -> ChannelStream:
+        """A WebSocket channel stream (exec/attach/portforward): `ecotui.kube.channels.open_stream`."""
+        from .channels import open_stream
+        return await open_stream(self, path, params, protocols, open_timeout=open_timeout)
 
     async def stream_lines(self, path: str, *, params: Params = None, follow: bool = True,
                            max_line: int = MAX_LINE) -> AsyncGenerator[bytes, None]:
