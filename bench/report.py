@@ -337,7 +337,8 @@ with etcd and KWOK on 127.0.0.1, see `testbed/`); no number is typed in. The raw
 
 # benchmarks that run on their own and write their own section: (results glob, module with render(result, file))
 OWN_SECTIONS: tuple[tuple[str, str], ...] = (("drain-*.json", "bench.drain"), ("logs-*.json", "bench.logs"),
-                                              ("metrics-*.json", "bench.metrics_load"))
+                                              ("metrics-*.json", "bench.metrics_load"),
+                                              ("forward-*.json", "bench.forward"))
 
 
 def write_section(text: str, section: str) -> str:
