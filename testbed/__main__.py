@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     p_sc.add_argument("--nodes", type=int, required=True)
     p_sc.add_argument("--pods", type=int, required=True)
     p_in = sub.add_parser("incident", help="start an incident, or `incident clear`")
-    p_in.add_argument("name", help="error-spike | latency-spike | crashloop | node-notready | pdb-blocks-drain | hpa-at-max | clear")
+    p_in.add_argument("name", help="error-spike | latency-spike | crashloop | node-notready | pdb-blocks-drain | hpa-at-max | health-down | clear")
     p_in.add_argument("--target", help="service (or node for node-notready)")
     p_lg = sub.add_parser("logs", help="log generator modes: status | seq on|off | burst | hostile")
     p_lg.add_argument("action", choices=["status", "seq", "burst", "hostile"])

@@ -229,6 +229,7 @@ def _ensure_up(do_seed: bool) -> UpResult:
                         "ECOTUI_TESTBED_STATE, or a stray left over)")
     if p.kind == health.REUSE:
         seeded = _reseed_if_missing(do_seed, t0)
+        seeded = _update_scenario_if_outdated(do_seed, t0) or seeded
         if not seeded:
             log(f"already up; reusing it (all {len(hs)} components healthy)")
         return UpResult(health.REUSE, time.monotonic() - t0, seeded=seeded)
@@ -300,6 +301,7 @@ def _heal(hs: list[health.Health], do_seed: bool, t0: float) -> UpResult:
     for i, group in enumerate(GROUPS):
         if i == len(GROUPS) - 1:
             seeded = _reseed_if_missing(do_seed, t0)
+            seeded = _update_scenario_if_outdated(do_seed, t0) or seeded
         now = [check(n, comps[n]) for n in group]  # again: an earlier group (etcd, API server) may have fixed it
         todo = [h.name for h in now if h.pid is None]
         for h in now:
@@ -331,6 +333,37 @@ def _reseed_if_missing(do_seed: bool, t0: float) -> bool:
     seed()
     log(f"EcoTrack scenario seeded ({time.monotonic() - t0:.1f}s)")
     return True
+
+
+def _update_scenario_if_outdated(do_seed: bool, t0: float) -> bool:
+    """An older testbed's EcoTrack Deployments/Services (container port 8080 everywhere, numbered targetPort) are
+    brought to this scenario the way seeding makes them: apply the objects (revision 1.4.1), then 1.4.2 — two
+    more rollouts, so the previous revision has the same ports too."""
+    if not do_seed:
+        return False
+    what = scenario_outdated()
+    if not what:
+        return False
+    log(f"EcoTrack scenario outdated ({', '.join(what[:4])}{' …' if len(what) > 4 else ''}) — updating it")
+    update_scenario()
+    log(f"EcoTrack scenario updated ({time.monotonic() - t0:.1f}s)")
+    return True
+
+
+def scenario_outdated() -> list[str]:
+    """What of the live EcoTrack services differs from this scenario's ports ([] also when it cannot tell)."""
+    try:
+        return scenario.outdated(get_json("/apis/apps/v1/namespaces/ecotrack/deployments")["items"],
+                                 get_json("/api/v1/namespaces/ecotrack/services")["items"])
+    except Exception:
+        return []
+
+
+def update_scenario() -> None:
+    apply(scenario.objects())
+    _wait("rollout of the updated scenario", _rollouts_done, 120)
+    apply(scenario.service_deployments(scenario.APP_VERSION[1]))
+    _wait("second rollout of the updated scenario", _rollouts_done, 120)
 
 
 def component_names() -> list[str]:

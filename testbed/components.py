@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from . import kwokcfg, paths, ports, scenario
+from . import fakebin, kwokcfg, paths, ports, scenario
 from . import pki as pki_mod
 from .procs import Component
 
@@ -50,7 +50,8 @@ PORTS: dict[str, tuple[int, ...]] = {
     "etcd": (ports.ETCD, ports.ETCD_PEER), "kube-apiserver": (ports.APISERVER,),
     "kube-controller-manager": (ports.CONTROLLER_MANAGER,), "kube-scheduler": (ports.SCHEDULER,),
     "kwok": (ports.KWOK,), "metrics-server": (ports.METRICS_SERVER,), "prometheus": (ports.PROMETHEUS,),
-    "loki": (ports.LOKI,), "exporter": (ports.EXPORTER,), "healthserver": (ports.HEALTH,), "loggen": (),
+    "loki": (ports.LOKI,), "exporter": (ports.EXPORTER,),
+    "healthserver": (ports.HEALTH, *ports.HEALTH_SERVICES.values()), "loggen": (),
 }
 
 
@@ -76,8 +77,9 @@ def components(bin_dir: Path, write: bool = True) -> list[Component]:
     for c in specs:
         if c.argv[0] == py:          # our Python servers: their code (`python` and `python3` are the same interpreter)
             c.fingerprint = _hash(" ".join([os.path.realpath(py), *c.argv[1:]]), code)
-        elif c.name == "kwok":       # its stages, logs and port-forward wiring
-            c.fingerprint = _hash(" ".join(c.argv), kwok_yaml)
+        elif c.name == "kwok":       # its stages, logs, port-forward and exec wiring, its PATH (the fake bin)
+            c.fingerprint = _hash(" ".join(c.argv), kwok_yaml, json.dumps(c.env, sort_keys=True),
+                                  fakebin.fingerprint())
         elif c.name == "prometheus":  # its scrape jobs
             c.fingerprint = _hash(" ".join(c.argv), prometheus_yaml(st, pki))
     return specs
@@ -108,6 +110,7 @@ def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path
         "leaderElection": {"leaderElect": False},
     }))
     kwokcfg.write(st / "kwok.yaml", st, pki)
+    fakebin.install()
     (st / "audit-policy.yaml").write_text(yaml.safe_dump({
         "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
         "rules": [{"level": "Metadata", "users": [pki_mod.ONCALL_USER, pki_mod.ONCALL_TOKEN_USER]},
@@ -196,8 +199,9 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
             b("kube-scheduler"), f"--config={sched_cfg}", f"--bind-address={H}", f"--secure-port={ports.SCHEDULER}",
             f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}", "--v=1"],
             lambda: _get_ok(f"https://{H}:{ports.SCHEDULER}/healthz", False)),
+        # PATH = the fake bin only: `kubectl exec` argv[0] is looked up in kwok's own PATH (fakebin.py)
         Component("kwok", [b("kwok"), f"--kubeconfig={kc}", f"--config={st / 'kwok.yaml'}", "--v=INFO"],
-                  lambda: _get_ok(f"http://{H}:{ports.KWOK}/healthz")),
+                  lambda: _get_ok(f"http://{H}:{ports.KWOK}/healthz"), env={"PATH": str(fakebin.bin_dir())}),
         Component("metrics-server", [
             b("metrics-server"), f"--bind-address={H}", f"--secure-port={ports.METRICS_SERVER}",
             f"--tls-cert-file={pki}/server.crt", f"--tls-private-key-file={pki}/server.key",
@@ -216,8 +220,10 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
                                "--state-dir", str(st)],
                   lambda: _get_ok(f"http://{H}:{ports.EXPORTER}/metrics"), env=PY_ENV),
         Component("healthserver", [py, "-m", "testbed.healthserver", "--host", H, "--port", str(ports.HEALTH),
+                                   *[f"--service={svc}={port}" for svc, port in ports.HEALTH_SERVICES.items()],
                                    "--state-dir", str(st)],
-                  lambda: _responds(f"http://{H}:{ports.HEALTH}/actuator/health"), env=PY_ENV),
+                  lambda: all(_responds(f"http://{H}:{port}/actuator/health")
+                              for port in PORTS["healthserver"]), env=PY_ENV),
         Component("loggen", [py, "-m", "testbed.loggen", "--state-dir", str(st), "--loki", f"http://{H}:{ports.LOKI}",
                              "--kubeconfig", kc], _logs_fresh, env=PY_ENV),
     ]

@@ -1,10 +1,16 @@
-"""Spring Boot actuator look-alike: the target of the testbed's ClusterPortForward (every pod port lands here).
+"""Spring Boot actuator look-alikes: the targets of the testbed's ClusterPortForward.
 
-    python -m testbed.healthserver --host 127.0.0.1 --port 38080 --state-dir DIR
+    python -m testbed.healthserver --host 127.0.0.1 --port 38080 \
+        --service user-service=38081 --service order-service=38083 ... --state-dir DIR
+
+One process, one listener per EcoTrack service (KWOK forwards each service's container port to its own listener,
+see kwokcfg.py: the listener is the only way to know which service a forwarded connection is for) plus a generic
+one (`--port`, grafana/tempo's ports) that is never DOWN.
 
 GET /actuator/health is UP (200), or DOWN with db DOWN (503, like Spring) while DIR/incident.json names an active
-"crashloop" or "error-spike" incident (any target: the forwarded pod is not known here). Also /actuator,
-/actuator/info, /actuator/metrics, /actuator/metrics/hikaricp.connections.{active,max} and / (plain text).
+"health-down", "crashloop" or "error-spike" incident that hits this listener's service (its target, or every
+service when the target is null). Also /actuator, /actuator/info, /actuator/metrics,
+/actuator/metrics/hikaricp.connections.{active,max} and / (plain text).
 """
 from __future__ import annotations
 
@@ -15,11 +21,12 @@ import sys
 from aiohttp import web
 
 from .incident import IncidentReader
-from .serve import serve_loopback
+from .serve import serve_loopback_many
 
 ACTUATOR_JSON = "application/vnd.spring-boot.actuator.v3+json"
-DOWN_INCIDENTS = ("crashloop", "error-spike")
+DOWN_INCIDENTS = ("health-down", "crashloop", "error-spike")
 READER = web.AppKey("reader", IncidentReader)
+SERVICE = web.AppKey("service", str)  # "" = the generic listener (never DOWN)
 POOL_MAX = 10
 
 
@@ -28,8 +35,9 @@ def _json(data: object, status: int = 200) -> web.Response:
 
 
 def _down(request: web.Request) -> bool:
+    service = request.app[SERVICE]
     inc = request.app[READER].current()
-    return inc is not None and inc.name in DOWN_INCIDENTS
+    return bool(service) and inc is not None and inc.name in DOWN_INCIDENTS and inc.hits(service)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -51,8 +59,10 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def info(request: web.Request) -> web.Response:
-    return _json({"app": {"name": "ecotrack", "description": "EcoTrack service (testbed)", "version": "1.4.2"},
-                  "build": {"artifact": "ecotrack-service", "group": "com.ecotrack", "version": "1.4.2"},
+    service = request.app[SERVICE] or "ecotrack"
+    return _json({"app": {"name": "ecotrack", "service": service, "description": "EcoTrack service (testbed)",
+                          "version": "1.4.2"},
+                  "build": {"artifact": service, "group": "com.ecotrack", "version": "1.4.2"},
                   "java": {"version": "21.0.5"}})
 
 
@@ -83,12 +93,16 @@ async def metric(request: web.Request) -> web.Response:
 
 
 async def root(request: web.Request) -> web.Response:
-    return web.Response(text="EcoTrack testbed service: see /actuator/health\n")
+    service = request.app[SERVICE]
+    what = f"EcoTrack {service} (testbed)" if service else "testbed actuator-like server"
+    return web.Response(text=f"{what}: see /actuator/health\n")
 
 
-def make_app(state_dir: str) -> web.Application:
+def make_app(state_dir: str, service: str = "") -> web.Application:
+    """The actuator of one EcoTrack `service` ("" = the generic listener, always UP)."""
     app = web.Application()
     app[READER] = IncidentReader(state_dir)
+    app[SERVICE] = service
     r = app.router
     r.add_get("/", root)
     r.add_get("/actuator", index)
@@ -99,13 +113,23 @@ def make_app(state_dir: str) -> web.Application:
     return app
 
 
+def _service_port(text: str) -> tuple[str, int]:
+    name, sep, port = text.partition("=")
+    if not sep or not name or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected SERVICE=PORT, got {text!r}")
+    return name, int(port)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m testbed.healthserver", description="actuator look-alike")
+    ap = argparse.ArgumentParser(prog="python -m testbed.healthserver", description="actuator look-alikes")
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=38080)
+    ap.add_argument("--port", type=int, default=38080, help="the generic listener (never DOWN)")
+    ap.add_argument("--service", type=_service_port, action="append", default=[], metavar="NAME=PORT",
+                    help="one listener answering for this EcoTrack service (repeatable)")
     ap.add_argument("--state-dir", required=True, help="directory holding incident.json")
     a = ap.parse_args(argv)
-    return serve_loopback("testbed.healthserver", make_app(a.state_dir), a.host, a.port)
+    listeners = [(make_app(a.state_dir), a.port)] + [(make_app(a.state_dir, name), port) for name, port in a.service]
+    return serve_loopback_many("testbed.healthserver", listeners, a.host)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """`python -m testbed incident <name> [--target X]` and `incident clear`.
 
 Each incident changes real cluster objects (so the control plane reacts as it would in
-production) and/or the incident file read by the exporter, log generator and health server.
+production) and/or the incident file read by the exporter, log generator and health server (one incident in the
+file at a time: the latest). health-down only turns the target's /actuator/health DOWN (503); error-spike and
+crashloop do that too, for their target only.
 What was changed is recorded in <state>/incidents-applied.json so `clear` can undo exactly that.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .kube import get_json, patch
 DEFAULT_TARGET = {
     "error-spike": "payment-service", "latency-spike": "order-service", "crashloop": "notification-service",
     "pdb-blocks-drain": "payment-service", "hpa-at-max": "user-service", "node-notready": None,
+    "health-down": "order-service",
 }
 NAMES = list(DEFAULT_TARGET)
 NS = "ecotrack"
@@ -91,7 +94,7 @@ def start(name: str, target: str | None) -> str:
     if name not in DEFAULT_TARGET:
         raise RuntimeError(f"unknown incident {name!r}; one of {', '.join(NAMES)}, clear")
     target = target or DEFAULT_TARGET[name]
-    if name in ("error-spike", "latency-spike"):
+    if name in ("error-spike", "latency-spike", "health-down"):
         if target:
             _deploy(target)
         _write_incident_file(name, target)

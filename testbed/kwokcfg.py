@@ -1,7 +1,7 @@
 """The KWOK configuration: which stages drive nodes and pods, and what the fake kubelet serves.
 
 Upstream stage and metric definitions are loaded from the kwok module we build against (in the Go
-module cache); the testbed adds its own crash-loop stage and the logs / port-forward wiring.
+module cache); the testbed adds its own crash-loop stage and the logs / port-forward / exec wiring.
 """
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from . import prevlogs, ports, versions
+from . import prevlogs, ports, scenario, versions
 
 SERVICES = ["user-service", "product-service", "order-service", "payment-service", "notification-service"]
+SERVICE_PORTS = scenario.SERVICE_PORTS  # each one's container port `http` -> that service's actuator listener
 CRASHLOOP_LABEL = "ecotui.testbed/crashloop"
 
 UPSTREAM = [
@@ -169,10 +170,31 @@ def kwok_config(state: Path, pki: Path) -> list[dict]:
                      "follow": True}]},
     })
     docs.append({
-        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward", "metadata": {"name": "actuator"},
-        "spec": {"forwards": [{"target": {"address": ports.HOST, "port": ports.HEALTH}}]},
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward", "metadata": {"name": "testbed-ports"},
+        "spec": {"forwards": [{"ports": [port], "target": {"address": ports.HOST, "port": target}}
+                              for port, target in forward_targets().items()]},
     })
+    docs.append(cluster_exec(state))
     return docs
+
+
+def forward_targets() -> dict[int, int]:
+    """Pod port -> loopback port KWOK's port-forward connects to. No default: any other port gets KWOK's
+    "no forward found for port N in pod NS/NAME" error."""
+    targets = {SERVICE_PORTS[svc]: ports.HEALTH_SERVICES[svc] for svc in SERVICES}
+    targets.update({3100: ports.LOKI, 9090: ports.PROMETHEUS, 3000: ports.HEALTH, 3200: ports.HEALTH})
+    return targets
+
+
+def cluster_exec(state: Path) -> dict:
+    """`kubectl exec` in any pod runs a local program from the fake-bin dir (testbed/fakebin.py) in a sandbox dir.
+    kwok itself is started with PATH = that dir (components.py): Go looks argv[0] up in kwok's own PATH."""
+    exec_dir = state / "exec"
+    envs = {"PATH": str(exec_dir / "bin"), "HOME": str(exec_dir / "sandbox"), "HOSTNAME": "ecotrack-testbed",
+            "TERM": "xterm", "LANG": "C.UTF-8"}
+    return {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterExec", "metadata": {"name": "testbed-shell"},
+            "spec": {"execs": [{"local": {"workDir": str(exec_dir / "sandbox"),
+                                          "envs": [{"name": k, "value": v} for k, v in envs.items()]}}]}}
 
 
 def write(path: Path, state: Path, pki: Path) -> None:

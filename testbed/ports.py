@@ -11,6 +11,10 @@ METRICS_SERVER = 34443
 PROMETHEUS = 39090
 LOKI = 33100
 EXPORTER = 39100
-HEALTH = 38080  # port-forward target answering /actuator/health
+HEALTH = 38080  # actuator-like port-forward target of grafana (3000) and tempo (3200): never DOWN
+# one actuator look-alike per EcoTrack service (KWOK forwards the service's container port here), so the health
+# server knows which service it answers for and an incident can turn exactly that one DOWN
+HEALTH_SERVICES = {"user-service": 38081, "product-service": 38082, "order-service": 38083,
+                   "payment-service": 38084, "notification-service": 38085}
 
 CONTEXT = "ecotui-testbed"

@@ -30,6 +30,9 @@ NAMESPACES = {
     "istio-system": {},
 }
 APP_VERSION = ["1.4.1", "1.4.2"]  # two rollout revisions per service, so undo has a target
+# each service's container port `http` (distinct, so KWOK's port-forward reaches that service's own actuator)
+SERVICE_PORTS = {"user-service": 8080, "product-service": 8081, "order-service": 8082, "payment-service": 8083,
+                 "notification-service": 8084}
 
 
 def _meta(name: str, ns: str | None = None, labels: dict | None = None, annotations: dict | None = None) -> dict:
@@ -105,17 +108,36 @@ def _workload(kind: str, name: str, ns: str, replicas: int | None, container: di
     return {"apiVersion": "apps/v1", "kind": kind, "metadata": _meta(name, ns, lbl, annotations), "spec": spec}
 
 
-def _service(name: str, ns: str, port: int, target: int, headless: bool = False) -> dict:
+def _service(name: str, ns: str, port: int, target: int | str, headless: bool = False) -> dict:
     spec: dict = {"selector": {"app": name}, "ports": [{"name": "http", "port": port, "targetPort": target}]}
     if headless:
         spec["clusterIP"] = "None"
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, ns, {"app": name}), "spec": spec}
 
 
+def outdated(deployments: list[dict], services: list[dict]) -> list[str]:
+    """What of the live EcoTrack Deployments/Services (API items of namespace ecotrack) differs from this scenario's
+    ports (an older testbed had 8080 everywhere and numbered targetPorts); [] when up to date or not there."""
+    deps = {d["metadata"]["name"]: d for d in deployments}
+    svcs = {s["metadata"]["name"]: s for s in services}
+    out = []
+    for svc, port in SERVICE_PORTS.items():
+        d = deps.get(svc)
+        if d is not None:
+            cports = [p for c in d["spec"]["template"]["spec"].get("containers", []) for p in c.get("ports", [])]
+            if not any(p.get("name") == "http" and p.get("containerPort") == port for p in cports):
+                out.append(f"deployment/{svc} port")
+        s = svcs.get(svc)
+        if s is not None and not any(p.get("port") == 80 and p.get("targetPort") == "http"
+                                     for p in s["spec"].get("ports", [])):
+            out.append(f"service/{svc} targetPort")
+    return out
+
+
 def service_deployments(version: str) -> list[dict]:
     out = []
     for svc, (replicas, _mn, _mx, cpu_use, mem_use) in SERVICES.items():
-        c = _container(svc, f"ecotrack/{svc}:{version}", 8080, "250m", "512Mi", "1", "1Gi")
+        c = _container(svc, f"ecotrack/{svc}:{version}", SERVICE_PORTS[svc], "250m", "512Mi", "1", "1Gi")
         c["env"] = [{"name": "SPRING_PROFILES_ACTIVE", "value": "prod"}]
         out.append(_workload("Deployment", svc, "ecotrack", replicas, c, labels={"tier": "backend", "version": version},
                              usage=(cpu_use, mem_use), annotations={"kubernetes.io/change-cause": f"deploy {svc} {version}"}))
@@ -139,7 +161,7 @@ def objects() -> list[dict]:
     # EcoTrack services: Deployment + Service + PDB + HPA
     objs += service_deployments(APP_VERSION[0])
     for svc, (_r, mn, mx, _c, _m) in SERVICES.items():
-        objs.append(_service(svc, "ecotrack", 80, 8080))
+        objs.append(_service(svc, "ecotrack", 80, "http"))  # named targetPort: kubectl's named-port rule
         objs.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(f"{svc}-pdb", "ecotrack"),
                      "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": svc}}}})
         objs.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",

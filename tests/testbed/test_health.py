@@ -90,6 +90,10 @@ class Fake:
         monkeypatch.setattr(cluster, "_prepare_state", lambda: None)
         monkeypatch.setattr(cluster, "_prerequisites", lambda: None)
         monkeypatch.setattr(cluster, "scenario_missing", lambda: self.missing)
+        self.outdated: list[str] = []
+        self.updated = 0
+        monkeypatch.setattr(cluster, "scenario_outdated", lambda: self.outdated)
+        monkeypatch.setattr(cluster, "update_scenario", self._update)
         monkeypatch.setattr(cluster, "seed", self._seed)
         monkeypatch.setattr(cluster, "down", lambda quiet=False: None)
         monkeypatch.setattr(cluster, "NOT_READY_GRACE", 0.0)
@@ -100,6 +104,10 @@ class Fake:
     def _seed(self):
         self.seeded += 1
         self.missing = ""
+
+    def _update(self):
+        self.updated += 1
+        self.outdated = []
 
     def _start(self, c):
         self.started.append(c.name)
@@ -144,6 +152,20 @@ def test_up_reseeds_when_scenario_objects_are_missing(monkeypatch, tmp_path, cap
     r = cluster.ensure_up()
     assert r.seeded and f.seeded == 1 and not f.started
     assert "seeding it again" in capsys.readouterr().out
+
+
+def test_up_updates_an_outdated_scenario_on_reuse_and_heal(monkeypatch, tmp_path, capsys):
+    f = Fake(monkeypatch, tmp_path, world())
+    f.outdated = ["deployment/user-service port", "service/user-service targetPort"]
+    r = cluster.ensure_up()
+    assert r.kind == health.REUSE and r.seeded and f.updated == 1 and not f.started and not f.seeded
+    assert "EcoTrack scenario outdated (deployment/user-service port" in capsys.readouterr().out
+    cluster.ensure_up()
+    assert f.updated == 1  # up to date now
+    f = Fake(monkeypatch, tmp_path, world(kwok=Health("kwok", 7, True, stale=True)))
+    f.outdated = ["service/order-service targetPort"]
+    r = cluster.ensure_up()
+    assert r.kind == health.HEAL and f.updated == 1 and f.started == ["kwok"]
 
 
 def test_up_without_seed_never_reseeds(monkeypatch, tmp_path):

@@ -8,16 +8,34 @@ from aiohttp.test_utils import TestServer
 from testbed.healthserver import READER, make_app
 
 
-@pytest_asyncio.fixture
-async def health(tmp_path):
-    app = make_app(str(tmp_path))
+async def _serve(tmp_path, service):
+    app = make_app(str(tmp_path), service)
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
-    async with httpx.AsyncClient(base_url=str(server.make_url(""))) as c:
-        c.state_dir = tmp_path
-        c.app = app
-        yield c
-    await server.close()
+    c = httpx.AsyncClient(base_url=str(server.make_url("")))
+    c.state_dir = tmp_path
+    c.app = app
+    c.server = server
+    return c
+
+
+@pytest_asyncio.fixture
+async def health(tmp_path):
+    """payment-service's actuator."""
+    c = await _serve(tmp_path, "payment-service")
+    yield c
+    await c.aclose()
+    await c.server.close()
+
+
+@pytest_asyncio.fixture
+async def others(tmp_path):
+    """order-service's actuator and the generic one (grafana/tempo ports), same state dir."""
+    cs = [await _serve(tmp_path, "order-service"), await _serve(tmp_path, "")]
+    yield cs
+    for c in cs:
+        await c.aclose()
+        await c.server.close()
 
 
 def _set_incident(client, data):
@@ -38,7 +56,7 @@ async def test_health_up_by_default(health):
 
 
 async def test_health_down_during_crashloop_or_error_spike_only(health):
-    for name in ("crashloop", "error-spike"):
+    for name in ("crashloop", "error-spike", "health-down"):
         _set_incident(health, {"name": name, "target": "payment-service", "since": 0})
         r = await health.get("/actuator/health")
         assert r.status_code == 503
@@ -60,3 +78,22 @@ async def test_info_metrics_and_root(health):
     assert (await health.get("/actuator/metrics/nope")).status_code == 404
     r = await health.get("/")
     assert r.status_code == 200 and "health" in r.text
+
+
+async def test_only_the_targets_health_goes_down(health, others):
+    order, generic = others
+    for c in (health, order, generic):
+        c.app[READER].interval = 0
+    for name in ("health-down", "error-spike", "crashloop"):
+        _set_incident(health, {"name": name, "target": "order-service", "since": 0})
+        assert (await order.get("/actuator/health")).status_code == 503
+        assert (await health.get("/actuator/health")).status_code == 200  # payment-service stays UP
+        assert (await generic.get("/actuator/health")).status_code == 200
+    _set_incident(health, {"name": "health-down", "target": None, "since": 0})  # null target: every service
+    assert (await health.get("/actuator/health")).status_code == 503
+    assert (await order.get("/actuator/health")).status_code == 503
+    assert (await generic.get("/actuator/health")).status_code == 200  # the generic listener never goes DOWN
+    (health.state_dir / "incident.json").unlink()
+    assert (await order.get("/actuator/health")).json()["status"] == "UP"
+    assert (await order.get("/actuator/info")).json()["app"]["service"] == "order-service"
+    assert "order-service" in (await order.get("/")).text
