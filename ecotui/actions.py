@@ -89,6 +89,13 @@ _SPECS: tuple[ActionSpec, ...] = (
                "table"),
     ActionSpec("shell", "Shell into the selected pod's container (pick one; bash, else /bin/sh)", "table"),
     ActionSpec("hpa_target", "HPA pane: go to the HPA's target workload (its view, cursor on it)", "table"),
+    ActionSpec("forward_start", "Port-forwards pane: start the selected preset (or start a stopped forward again)",
+               "table"),
+    ActionSpec("forward_stop", "Port-forwards pane: stop the selected forward (its local port is released)", "table"),
+    ActionSpec("forward_restart", "Port-forwards pane: restart the selected forward (re-resolve, same local port)",
+               "table"),
+    ActionSpec("forward_remove", "Port-forwards pane: stop the selected forward and drop it from the list", "table"),
+    ActionSpec("health_rerun", "Health grid: check every service again now", "table"),
     ActionSpec("top_sort_cpu", "Top: sort pods by CPU usage (highest first)", "table"),
     ActionSpec("top_sort_memory", "Top: sort pods by memory usage (highest first)", "table"),
     # describe view
