@@ -2,7 +2,7 @@
 scripted programs over the v5/v4 channel framing like kube-apiserver → kubelet (and KWOK's quirks) do.
 
 Programs (argv[0]): `echo ARGS…` (stdout, Success), `fail N` (stderr, NonZeroExitCode N), `kwokfail N` (KWOK's
-InternalError "exit status N"), `cat` (stdin back on stdout until [255][0], then Success), `hang` (nothing),
+InternalError "exit status N"), `psql`/`redis-cli` (their answers to SELECT 1 / ping), `hostile` (escape sequences, exit 4), `cat` (stdin back on stdout until [255][0], then Success), `hang` (nothing),
 `drop` (some output then a close without status), `garbage` (a non-JSON status), `sh`/`/bin/sh` (an
 interactive toy shell: prompt, `echo …`, `size`, `exit N`), anything else: "executable file not found".
 """
@@ -103,6 +103,16 @@ class FakeExec:
         if prog == "echo":
             await out(" ".join(argv[1:]).encode() + b"\n")
             await status(SUCCESS)
+        elif prog == "psql":
+            await out(b" ?column? \n----------\n        1\n(1 row)\n\n")
+            await status(SUCCESS)
+        elif prog == "redis-cli":
+            await out(b"PONG\n")
+            await status(SUCCESS)
+        elif prog == "hostile":
+            await out(b"\x1b[2Jgone\x07\n")
+            await out(b"\x1b]0;title\x07err\n", 2)
+            await status(failure("exit status 4"))
         elif prog == "fail":
             await out(b"boom\n", 2)
             await status(failure(f"command terminated with non-zero exit code: exit status {argv[1]}",
