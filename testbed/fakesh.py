@@ -9,6 +9,7 @@ ever starts another process, touches files or the network: every command is answ
                          (ecotrack-testbed), pwd, cd, whoami, true, false, exit [N], psql, redis-cli, sh/bash;
                          `;` `&&` `||` between commands; no variables, globs, pipes or redirections;
                          anything else: "sh: NAME: not found" on stderr, status 127. `sh -c "LINE"` runs one line.
+                         Piped stdin ends at EOF or after PIPE_IDLE s without input (KWOK never closes it).
     psql [-U u] [-d db] [-h h] [-p p] [-t] [-A] -c "SELECT 1;"   prints psql's table (see SELECT_1);
                          no -c: reads statements from stdin (prompt `ecotrack=# ` on a terminal, \\q quits)
     redis-cli [-h h] [-p p] [-a pw] [-n db] ping            PONG (also ECHO, INFO server, DBSIZE);
@@ -28,6 +29,7 @@ HOSTNAME = "ecotrack-testbed"
 SELECT_1 = " ?column? \n----------\n        1\n(1 row)\n"
 VERSION = "PostgreSQL 15.8 on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit"
 SEPARATORS = (";", "&&", "||")
+PIPE_IDLE = 2.0  # seconds without input on a stdin pipe that count as its end (see Io)
 
 
 class Exit(Exception):
@@ -37,8 +39,14 @@ class Exit(Exception):
 
 
 class Io:
-    def __init__(self, stdin: TextIO, stdout: TextIO, stderr: TextIO, tty: bool) -> None:
-        self.stdin, self.stdout, self.stderr, self.tty = stdin, stdout, stderr, tty
+    """stdin/stdout/stderr. `idle`: when stdin is a pipe, that many seconds without input count as EOF — KWOK
+    v0.8.0 copies the exec stream into the program's stdin pipe and never closes it (execInContainer), so a
+    program reading piped input (`kubectl exec -i POD -- sh < script`) would otherwise wait forever."""
+
+    def __init__(self, stdin: TextIO, stdout: TextIO, stderr: TextIO, tty: bool, idle: float | None = None) -> None:
+        self.stdin, self.stdout, self.stderr, self.tty, self.idle = stdin, stdout, stderr, tty, idle
+        self._buf = b""
+        self._eof = False
 
     def out(self, text: str) -> None:
         self.stdout.write(text)
@@ -53,12 +61,25 @@ class Io:
         while True:
             if self.tty:
                 self.out(prompt)
-            line = self.stdin.readline()
+            line = self.stdin.readline() if self.idle is None or self.tty else self._pipe_line()
             if not line:
                 if self.tty:
                     self.out("\n")
                 return
             yield line.rstrip("\r\n")
+
+    def _pipe_line(self) -> str:
+        """The next line of a pipe read with os.read ('' at EOF or after `idle` seconds without input)."""
+        import select
+        fd = self.stdin.fileno()
+        while b"\n" not in self._buf and not self._eof:
+            ready, _, _ = select.select([fd], [], [], self.idle)
+            chunk = os.read(fd, 65536) if ready else b""
+            if not chunk:
+                self._eof = True
+            self._buf += chunk
+        line, nl, self._buf = self._buf.partition(b"\n")
+        return (line + nl).decode("utf-8", "replace")
 
 
 # --- psql ------------------------------------------------------------------------------------------------------
@@ -274,13 +295,22 @@ def main_shell(args: list[str], io: Io, name: str) -> int:
         return e.code
 
 
+def _is_pipe(f: TextIO) -> bool:
+    import stat
+    try:
+        return stat.S_ISFIFO(os.fstat(f.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     prog = os.path.basename(argv[0]) if argv else "sh"
     if prog in ("fakesh.py", "fakesh"):  # `python testbed/fakesh.py PROG ARGS...`
         argv = argv[1:] or ["sh"]
         prog = os.path.basename(argv[0])
-    io = Io(sys.stdin, sys.stdout, sys.stderr, sys.stdin.isatty())
+    tty = sys.stdin.isatty()
+    io = Io(sys.stdin, sys.stdout, sys.stderr, tty, idle=None if tty or not _is_pipe(sys.stdin) else PIPE_IDLE)
     try:
         if prog == "psql":
             code = psql(argv[1:], io)

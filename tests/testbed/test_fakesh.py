@@ -135,3 +135,21 @@ def test_stub_shell_over_a_pty(bindir):
             p.kill()
             p.wait()
         os.close(master)
+
+
+def test_piped_stdin_that_never_closes_ends_after_idle(bindir):
+    """KWOK never closes the exec'd program's stdin pipe: the shell takes PIPE_IDLE s of silence as the end."""
+    p = subprocess.Popen([str(bindir / "sh")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=_env(bindir))
+    try:
+        t0 = time.monotonic()
+        p.stdin.write(b"echo one\nhostname\n")
+        p.stdin.flush()
+        assert p.wait(timeout=fakesh.PIPE_IDLE + 8) == 0
+        assert fakesh.PIPE_IDLE <= time.monotonic() - t0 < fakesh.PIPE_IDLE + 8
+        assert p.stdout.read() == b"one\necotrack-testbed\n"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdin.close()
