@@ -51,10 +51,12 @@ class Terminal:
 
     @classmethod
     def stdio(cls) -> Terminal:
-        stdin, stdout = sys.__stdin__, sys.__stdout__
-        if stdin is None or stdout is None:
+        """stdin, and the first of stdout / stderr that is a terminal (Textual draws on stderr)."""
+        outs = [f for f in (sys.__stdout__, sys.__stderr__) if f is not None]
+        if sys.__stdin__ is None or not outs:
             raise EcotuiError("shell: no terminal (stdin/stdout are closed)")
-        return cls(stdin.fileno(), stdout.fileno())
+        out = next((f for f in outs if f.isatty()), outs[0])
+        return cls(sys.__stdin__.fileno(), out.fileno())
 
     def size(self) -> tuple[int, int]:
         """(columns, rows); 80×24 when the output is not a terminal."""
@@ -105,11 +107,15 @@ class _NotFound(Exception):
 
 
 async def interactive_shell(api: Any, namespace: str, pod: str, container: str | None, terminal: Terminal, *,
-                            shells: Sequence[Sequence[str]] = SHELLS, watch_resize: bool = True) -> ShellResult:
+                            shells: Sequence[Sequence[str]] = SHELLS, watch_resize: bool = True,
+                            banner: str = "") -> ShellResult:
     """Run a shell in the container on `terminal` until it exits. EcotuiError (one line) when the exec cannot
-    be opened at all (read-only, 403, pod gone, server down); the terminal mode is restored in every case."""
+    be opened at all (read-only, 403, pod gone, server down); the terminal mode is restored in every case.
+    `banner` is one line shown before the shell starts."""
     where = f"{namespace}/{pod}" + (f" [{container}]" if container else "")
     last = ""
+    if banner:
+        terminal.write(f"{one_line(banner, 400)}\r\n".encode("utf-8", "replace"))
     with terminal.raw():
         for argv in shells:
             try:

@@ -83,8 +83,9 @@ async def _flow(app: Any, kind: str, namespace: str, name: str) -> None:
     where = f"{namespace}/{pod}" + (f" [{container}]" if container else "")
     journal("requested", Target("pods", pod, namespace), params={"container": container})
     try:
+        banner = f"ecotui: shell in {where} (context {ws.profile.context}); exit or Ctrl-D returns to ecotui"
         result = await run_suspended(app, lambda: interactive_shell(ws.api, namespace, pod, container,
-                                                                     Terminal.stdio()))
+                                                                     Terminal.stdio(), banner=banner))
     except EcotuiError as exc:
         journal("failed", Target("pods", pod, namespace), reason=exc.message)
         app.say(f"shell in {where}: {exc.message}", severity="error")

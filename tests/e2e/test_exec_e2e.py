@@ -1,0 +1,214 @@
+"""Exec against the testbed (kube-apiserver → KWOK's exec, which runs the testbed's harmless fake programs):
+run_command gives psql's and redis-cli's real answers and exit codes; the checks screen in the real app shows
+both runbook checks passing; read-only refuses with one line and the API server's audit log shows no exec; and
+the shell: the real `python3 -m ecotui` in a pty — [shell] on the redis-0 row, a command and its output in the
+container's shell, `exit`, and the cockpit is drawn again."""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+from ecotui.config import Config
+from ecotui.errors import ReadOnlyError
+from ecotui.keymap import load_keymap
+from ecotui.kube.auth import Authenticator
+from ecotui.kube.client import KubeClient
+from ecotui.kube.kubeconfig import load_kubeconfig
+from ecotui.kube.writegate import WriteGate
+from ecotui.podexec.run import run_command
+from ecotui.ui.app import EcotuiApp
+from ecotui.ui.screens.checks import ChecksScreen
+from ecotui.workspace import WorkspaceFactory
+from e2e_app import make_app, wait
+from testbed import paths
+
+pytestmark = pytest.mark.e2e
+KEYMAP, _ = load_keymap()
+NS = "ecotrack"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def key(action: str) -> str:
+    return KEYMAP.keys_for(action)[0]
+
+
+def client_for(tb, readonly: bool = False) -> KubeClient:
+    r = load_kubeconfig(str(tb.kubeconfig)).resolve(tb.context)
+    return KubeClient(r.cluster, Authenticator(r.user, r.cluster), gate=WriteGate(tb.context, readonly))
+
+
+def ecotui_execs(t0: float) -> list[dict]:
+    """The exec requests ecotui made since t0, from the API server's audit log."""
+    out, seen = [], set()
+    for line in paths.audit_log().read_text(errors="replace").splitlines():
+        if '"exec"' not in line or "ecotui/" not in line:
+            continue
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        ref = ev.get("objectRef") or {}
+        if ref.get("subresource") != "exec" or not ev.get("userAgent", "").startswith("ecotui/"):
+            continue
+        ts = dt.datetime.fromisoformat(ev["requestReceivedTimestamp"].replace("Z", "+00:00")).timestamp()
+        if ts >= t0 and ev["auditID"] not in seen:
+            seen.add(ev["auditID"])
+            out.append(ev)
+    return out
+
+
+async def test_run_command_psql_redis_and_failures(testbed):
+    t0 = time.time() - 1
+    client = client_for(testbed)
+    try:
+        r = await run_command(client, NS, "postgres-primary-0", None,
+                              ["psql", "-U", "ecotrack", "-d", "ecotrack", "-c", "SELECT 1;"], timeout=20)
+        assert r.exit_code == 0 and r.error == "", r
+        assert r.stdout == " ?column? \n----------\n        1\n(1 row)\n", r.stdout
+        r = await run_command(client, NS, "redis-0", None, ["redis-cli", "ping"], timeout=20)
+        assert (r.stdout.strip(), r.exit_code) == ("PONG", 0), r
+        r = await run_command(client, NS, "redis-0", None, ["sh", "-c", "exit 3"], timeout=20)
+        assert r.exit_code == 3 and r.error == "" and not r.ok, r
+        r = await run_command(client, NS, "redis-0", None, ["no-such-program"], timeout=20)
+        assert r.exit_code is None and "executable file not found" in r.error and "\n" not in r.error, r
+    finally:
+        await client.aclose()
+    assert len(ecotui_execs(t0)) >= 4          # they went through the real API server
+
+
+async def test_checks_screen_shows_both_runbook_checks_passing(testbed, tmp_path):
+    app = make_app(testbed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait(pilot, lambda: app.cockpit.tables["pods"].keys, 30, "pods shown")
+        await pilot.press(key("run_check"))
+        await wait(pilot, lambda: isinstance(app.screen, ChecksScreen) and app.screen.runs >= 1, 30, "checks ran")
+        screen = app.screen
+        results = list(screen.results.values())
+        assert [r.spec.name for r in results] == ["postgres", "redis"]
+        assert all(r.ok for r in results), [(r.spec.name, r.error, r.result) for r in results]
+        assert results[0].pod.startswith("postgres-primary-") and results[1].pod.startswith("redis-")
+        assert "(1 row)" in screen.detail and "exit 0" in screen.detail
+        await pilot.press(key("cursor_down"))
+        await wait(pilot, lambda: "PONG" in screen.detail, 5, "redis output shown")
+
+
+async def test_read_only_refuses_exec_with_one_line_and_sends_nothing(testbed, tmp_path):
+    t0 = time.time()    # (same host clock as the API server; the previous test's execs are before it)
+    client = client_for(testbed, readonly=True)
+    with pytest.raises(ReadOnlyError) as e:
+        await run_command(client, NS, "redis-0", None, ["redis-cli", "ping"])
+    assert "read-only" in e.value.message and "\n" not in e.value.message
+    await client.aclose()
+    factory = WorkspaceFactory(load_kubeconfig(str(testbed.kubeconfig)), Config(), first_context=testbed.context,
+                               all_namespaces=True, readonly=True)
+    app = EcotuiApp(factory.build(testbed.context), keymap=KEYMAP)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait(pilot, lambda: "redis-0" in " ".join(app.cockpit.tables["pods"].keys), 30, "pods shown")
+        await pilot.press(key("run_check"))
+        await wait(pilot, lambda: any("read-only: checks refused" in n for n in app.notices), 5, "checks refused")
+        assert not isinstance(app.screen, ChecksScreen)
+        await pilot.press(key("focus_pods"))
+        await pilot.press(key("shell"))
+        await wait(pilot, lambda: any("read-only: shell into" in n for n in app.notices), 5, "shell refused")
+    time.sleep(1.0)   # the audit log is written asynchronously
+    assert ecotui_execs(t0) == []
+
+
+# ---- the shell through the real app in a pty ---------------------------------------------------------------
+
+class Pty:
+    """`python3 -m ecotui` on a pty of 100×30; every read is bounded in time."""
+
+    def __init__(self, tb, *args: str) -> None:
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        env = dict(tb.env, TERM="xterm-256color", COLORTERM="truecolor", TEXTUAL_ANIMATIONS="none")
+        self.proc = subprocess.Popen([sys.executable, "-m", "ecotui", *args], stdin=slave, stdout=slave,
+                                     stderr=slave, env=env, start_new_session=True, close_fds=True, cwd=REPO)
+        os.close(slave)
+        self.buf = bytearray()
+
+    def until(self, needle: bytes, timeout: float, start: int = 0) -> int:
+        """Read until `needle` appears at or after offset `start`; its offset."""
+        deadline = time.monotonic() + timeout
+        while (at := self.buf.find(needle, start)) < 0:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                tail = bytes(self.buf[-1500:])
+                raise AssertionError(f"no {needle!r} within {timeout}s (exit {self.proc.poll()}); tail: {tail!r}")
+            r, _, _ = select.select([self.master], [], [], min(left, 0.2))
+            if r:
+                try:
+                    self.buf += os.read(self.master, 65536)
+                except OSError:
+                    pass
+        return at
+
+    def drain(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.master], [], [], 0.05)
+            if r:
+                try:
+                    self.buf += os.read(self.master, 65536)
+                except OSError:
+                    return
+
+    def type(self, text: str, pause: float = 0.05) -> None:
+        for ch in text:
+            os.write(self.master, ch.encode())
+            self.drain(pause)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        os.close(self.master)
+
+
+def test_shell_from_the_cockpit_runs_a_command_and_returns(testbed):
+    tty = Pty(testbed, "-n", NS)
+    try:
+        tty.until(b"Running", 60)                       # the cockpit with the pods
+        tty.drain(1.0)
+        tty.type(key("focus_pods"))
+        mark = len(tty.buf)
+        tty.type("/")
+        tty.type("redis-0\r")
+        tty.until(b"redis-0", 10, mark)                # the filtered pods pane: the cursor on redis-0
+        tty.drain(0.5)
+        mark = len(tty.buf)
+        tty.type("x")
+        left = tty.until(b"\x1b[?1049l", 15, mark)     # the app left the alternate screen (suspended)
+        tty.until(b"ecotui: shell in ecotrack/redis-0", 15, left)
+        tty.until(b"$ ", 15, left)                     # the container's shell prompt
+        tty.type("echo marker-e2e-$HOSTNAME-42\r", 0.01)
+        tty.until(b"marker-e2e-", 10, left)
+        out = tty.until(b"\r\nmarker-e2e-", 10, left)  # the output line (not the echo of what was typed)
+        assert b"-42" in tty.buf[out:out + 80]
+        after = len(tty.buf)
+        tty.type("exit\r", 0.01)
+        back = tty.until(b"\x1b[?1049h", 15, after)    # the app took the alternate screen back
+        tty.until(b"ecotui", 15, back)                 # and drew the cockpit again: the header …
+        tty.until(b"redis-0", 15, back)                # … and the pods pane (still filtered)
+        tty.drain(0.5)
+        assert b"Traceback" not in tty.buf
+        tty.type(key("quit"))
+        assert tty.proc.wait(15) == 0
+    finally:
+        tty.close()
