@@ -182,7 +182,8 @@ def forward_targets() -> dict[int, int]:
     """Pod port -> loopback port KWOK's port-forward connects to. No default: any other port gets KWOK's
     "no forward found for port N in pod NS/NAME" error."""
     targets = {SERVICE_PORTS[svc]: ports.HEALTH_SERVICES[svc] for svc in SERVICES}
-    targets.update({3100: ports.LOKI, 9090: ports.PROMETHEUS, 3000: ports.HEALTH, 3200: ports.HEALTH})
+    targets.update({3100: ports.LOKI, 9090: ports.PROMETHEUS, 3000: ports.HEALTH, 3200: ports.HEALTH,
+                    9000: ports.BENCH_SINK})
     return targets
 
 

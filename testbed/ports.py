@@ -16,5 +16,6 @@ HEALTH = 38080  # actuator-like port-forward target of grafana (3000) and tempo 
 # server knows which service it answers for and an incident can turn exactly that one DOWN
 HEALTH_SERVICES = {"user-service": 38081, "product-service": 38082, "order-service": 38083,
                    "payment-service": 38084, "notification-service": 38085}
+BENCH_SINK = 38090  # bench/forward_sink.py (started by the benchmark, not by `up`): every pod's port 9000 lands here
 
 CONTEXT = "ecotui-testbed"
