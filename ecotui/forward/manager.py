@@ -1,0 +1,463 @@
+"""Every port-forward of one workspace (context): start/stop/restart/remove, immutable views for the UI, and
+self-healing.
+
+A forward's life (one supervisor task per run):
+  start(): bind the local socket now (a port in use is a ForwardError at once) → STARTING
+  → resolve (kubectl's rules, `resolve.py`) → probe: one WebSocket to the pod port, its port headers checked and
+    ~0.2 s to hear an error ("no forward found for port 9999 …") → ACTIVE (the probe stays open as the spare)
+  → watch the pod in use (fieldSelector metadata.name=POD, from the resourceVersion it was read at)
+  → DELETED / being deleted / not Running / ready → not ready, or a connection whose handshake says the pod is
+    "not found" → RECONNECTING → resolve again (retried with backoff, never giving up) → ACTIVE (reconnects += 1
+    when the pod changed). A pod target whose pod is deleted → FAILED. A first resolution or probe that fails →
+    FAILED with the reason (the listener is closed; restart() re-listens on the same port).
+
+Connections: one `v4.channel.k8s.io` WebSocket per accepted TCP connection (`tunnel.pump`). A connection
+accepted while STARTING/RECONNECTING waits (up to WAIT_FOR_POD seconds) for the pod instead of failing.
+Streams are opened ahead by an adaptive pool (`spares.py`) so a new connection does not wait for a handshake.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import msgspec
+
+from ..errors import EcotuiError
+from ..kube.channels import ChannelStream, StreamClosed
+from ..kube.client import HttpStatusError
+from ..textsafe import one_line
+from . import tunnel
+from .model import ForwardSpec, ForwardState, ForwardView
+from .resolve import ForwardError, Resolved, is_ready, object_path, resolve
+from .spares import SparePool
+
+PROBE_WAIT = 0.2
+WAIT_FOR_POD = 10.0
+BACKOFF = (0.3, 0.6, 1.0, 2.0, 3.0)
+WATCH_SECONDS = 240
+_SETTLED = (ForwardState.ACTIVE, ForwardState.FAILED, ForwardState.STOPPED)
+
+
+class _PodGone(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class _Fwd:
+    id: str
+    spec: ForwardSpec
+    local: str
+    sock: Any
+    since: float
+    state: ForwardState = ForwardState.STARTING
+    resolved: Resolved | None = None
+    warning: str = ""
+    error: str = ""
+    reconnects: int = 0
+    total: int = 0
+    counters: tunnel.Counters = field(default_factory=tunnel.Counters)
+    conns: set[asyncio.Task[Any]] = field(default_factory=set)
+    server: asyncio.Server | None = None
+    task: asyncio.Task[None] | None = None
+    spares: SparePool | None = None
+    active: asyncio.Event = field(default_factory=asyncio.Event)    # set while ACTIVE
+    settled: asyncio.Event = field(default_factory=asyncio.Event)   # set while ACTIVE/FAILED/STOPPED
+    kick: asyncio.Event = field(default_factory=asyncio.Event)      # a connection found the pod gone
+
+
+def _quiet(t: asyncio.Future[Any]) -> None:
+    if not t.cancelled():
+        t.exception()
+
+
+class ForwardManager:
+    """One per workspace. `api` is the context's KubeClient (get, watch, open_stream)."""
+
+    def __init__(self, api: Any, context: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.api = api
+        self.context = context
+        self.clock = clock
+        self._fwds: dict[str, _Fwd] = {}
+        self._ids = itertools.count(1)
+        self._version = 0
+
+    # ---- public API -------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return self._version + sum(f.counters.ticks for f in self._fwds.values())
+
+    def start(self, spec: ForwardSpec) -> str:
+        for f in self._fwds.values():
+            if f.spec.key == spec.key:
+                if f.state in (ForwardState.STOPPED, ForwardState.FAILED):
+                    self.restart(f.id)
+                return f.id
+        sock = tunnel.bind(spec.address, spec.local_port)
+        f = _Fwd(f"f{next(self._ids)}", spec, tunnel.local_text(sock), sock, self.clock())
+        f.spares = SparePool(self._open)
+        if not tunnel.is_loopback(spec.address):
+            f.warning = f"listening on {f.local}: reachable from other machines, not only this one"
+        self._fwds[f.id] = f
+        self._launch(f)
+        return f.id
+
+    async def wait_ready(self, id: str, timeout: float = 10.0) -> ForwardView:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            f = self._fwds.get(id)
+            if f is None:
+                raise ForwardError(f"no forward {id!r}")
+            if f.state is ForwardState.ACTIVE:
+                return self._view(f)
+            if f.state is ForwardState.FAILED:
+                raise ForwardError(f"{f.spec.target} port {f.spec.port}: {f.error or 'failed'}")
+            if f.state is ForwardState.STOPPED:
+                raise ForwardError(f"{f.spec.target} port {f.spec.port}: the forward was stopped")
+            left = deadline - loop.time()
+            if left <= 0:
+                why = f": {f.error}" if f.error else ""
+                raise ForwardError(f"{f.spec.target} port {f.spec.port}: not ready after {timeout:g} s "
+                                   f"({f.state.value}){why}")
+            try:
+                await asyncio.wait_for(f.settled.wait(), left)
+            except TimeoutError:
+                pass
+
+    def stop(self, id: str) -> None:
+        f = self._fwds.get(id)
+        if f is not None and f.state is not ForwardState.STOPPED:
+            self._shutdown(f)
+            self._set(f, ForwardState.STOPPED)
+
+    def restart(self, id: str) -> None:
+        """Re-resolve and re-listen on the same local port (a free one if that port was 0 and is taken now).
+        Raises ForwardError when the port cannot be bound (the forward is then FAILED with that line)."""
+        f = self._fwds.get(id)
+        if f is None:
+            raise ForwardError(f"no forward {id!r}")
+        self._shutdown(f)
+        port = int(f.local.rsplit(":", 1)[1])
+        try:
+            try:
+                f.sock = tunnel.bind(f.spec.address, port)
+            except ForwardError:
+                if f.spec.local_port:
+                    raise
+                f.sock = tunnel.bind(f.spec.address, 0)
+        except ForwardError as e:
+            f.error = e.message
+            self._set(f, ForwardState.FAILED)
+            raise
+        f.local = tunnel.local_text(f.sock)
+        f.since, f.error, f.resolved = self.clock(), "", None
+        f.kick.clear()
+        self._set(f, ForwardState.STARTING)
+        self._launch(f)
+
+    def remove(self, id: str) -> None:
+        f = self._fwds.pop(id, None)
+        if f is not None:
+            self._shutdown(f)
+            self._version += 1
+
+    def views(self) -> list[ForwardView]:
+        return [self._view(f) for f in self._fwds.values()]
+
+    def view(self, id: str) -> ForwardView | None:
+        f = self._fwds.get(id)
+        return self._view(f) if f is not None else None
+
+    async def close(self) -> None:
+        tasks: list[asyncio.Future[Any]] = []
+        for f in self._fwds.values():
+            tasks += [t for t in (f.task, *f.conns) if t is not None]
+            self._shutdown(f)
+            if f.state is not ForwardState.STOPPED:
+                self._set(f, ForwardState.STOPPED)
+        if tasks:
+            await asyncio.wait(tasks, timeout=3)
+        for f in self._fwds.values():
+            if f.spares is not None:
+                await f.spares.aclose()
+
+    # ---- internals ----------------------------------------------------------------------------
+
+    def _view(self, f: _Fwd) -> ForwardView:
+        r = f.resolved
+        c = f.counters
+        return ForwardView(f.id, f.spec, f.state, f.local, f"{r.namespace}/{r.pod}" if r else None,
+                           r.pod_port if r else None, len(f.conns), f.total, c.bytes_in, c.bytes_out, f.since,
+                           f.error, f.warning, f.reconnects)
+
+    def _set(self, f: _Fwd, state: ForwardState) -> None:
+        f.state = state
+        (f.active.set if state is ForwardState.ACTIVE else f.active.clear)()
+        (f.settled.set if state in _SETTLED else f.settled.clear)()
+        self._version += 1
+
+    def _launch(self, f: _Fwd) -> None:
+        f.task = asyncio.get_running_loop().create_task(self._supervise(f))
+        f.task.add_done_callback(_quiet)
+
+    def _shutdown(self, f: _Fwd) -> None:
+        """Close the listener, the connections and the spare; the supervisor ends."""
+        if f.task is not None and f.task is not asyncio.current_task():
+            f.task.cancel()
+        f.task = None
+        if f.server is not None:
+            f.server.close()
+            f.server = None
+        if f.sock is not None:
+            f.sock.close()   # a no-op once the server owns and closed it; releases it otherwise
+            f.sock = None
+        for t in list(f.conns):
+            t.cancel()
+        if f.spares is not None:
+            f.spares.clear()
+
+    def _fail(self, f: _Fwd, why: str) -> None:
+        f.error = one_line(why, 300)
+        self._shutdown(f)
+        self._set(f, ForwardState.FAILED)
+
+    async def _supervise(self, f: _Fwd) -> None:
+        sock, f.sock = f.sock, None
+        try:
+            f.server = await asyncio.start_server(lambda r, w: self._accept(f, r, w), sock=sock,
+                                                  limit=4 * tunnel.CHUNK)
+        except OSError as e:
+            sock.close()
+            self._fail(f, f"cannot listen on {f.local}: {e.strerror or e}")
+            return
+        movable = f.spec.target.kind != "pod"
+        attempt = 0
+        while True:
+            try:
+                res = await self._resolve_and_probe(f)
+            except asyncio.CancelledError:
+                raise
+            except EcotuiError as e:
+                if f.state is ForwardState.STARTING:
+                    self._fail(f, e.message)
+                    return
+                f.error = one_line(e.message, 300)
+                self._version += 1
+                await asyncio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+                attempt += 1
+                continue
+            attempt = 0
+            old = f.resolved
+            if old is not None and (old.namespace, old.pod) != (res.namespace, res.pod):
+                f.reconnects += 1
+            f.resolved, f.error = res, ""
+            f.kick.clear()
+            self._set(f, ForwardState.ACTIVE)
+            why = await self._watch(f, res, movable)
+            if not movable:
+                self._fail(f, f"pod {res.namespace}/{res.pod} {why}")
+                return
+            f.error = f"pod {res.namespace}/{res.pod} {why}"
+            if f.spares is not None:
+                f.spares.clear()
+            self._set(f, ForwardState.RECONNECTING)
+
+    async def _resolve_and_probe(self, f: _Fwd) -> Resolved:
+        res = await resolve(self.api, f.spec.target, f.spec.port)
+        stream: ChannelStream | None = await self._open(res)
+        assert stream is not None
+        try:
+            seen = [False, False]
+            while not all(seen):
+                frame = await asyncio.wait_for(stream.recv_frame(), 10)
+                if not frame or frame[0] > 1:
+                    continue
+                if len(frame) != 3 or frame[1] | (frame[2] << 8) != res.pod_port:
+                    raise ForwardError(f"pod {res.pod}: unexpected port-forward header on channel {frame[0]}")
+                seen[frame[0]] = True
+            try:
+                frame = await asyncio.wait_for(stream.recv_frame(), PROBE_WAIT)
+            except TimeoutError:
+                if f.spares is not None:
+                    f.spares.keep(res, stream)
+                stream = None
+                return res
+            if frame[:1] == b"\x01" and len(frame) > 1:
+                raise ForwardError(one_line(bytes(frame[1:]).decode("utf-8", "replace"), 300))
+            return res   # the pod spoke first (or closed): fine, but this stream cannot be handed on
+        except TimeoutError:
+            raise ForwardError(f"pod {res.pod}: no answer on the port-forward stream") from None
+        except StreamClosed:
+            raise ForwardError(f"pod {res.pod}: the port-forward stream closed at once") from None
+        finally:
+            if stream is not None:
+                await stream.close()
+
+    async def _open(self, res: Resolved) -> ChannelStream:
+        path = object_path("pod", res.namespace, res.pod) + "/portforward"
+        stream: ChannelStream = await self.api.open_stream(path, [("ports", str(res.pod_port))],
+                                                           list(tunnel.PORTFORWARD_PROTOCOLS))
+        return stream
+
+    # ---- watching the pod in use ----
+
+    async def _watch(self, f: _Fwd, res: Resolved, movable: bool) -> str:
+        """Returns why the pod is no longer good (a pod target: only when it is deleted)."""
+        watch = asyncio.ensure_future(self._watch_pod(res, movable))
+        kick = asyncio.ensure_future(f.kick.wait())
+        try:
+            await asyncio.wait({watch, kick}, return_when=asyncio.FIRST_COMPLETED)
+            if watch.done():
+                return watch.result()
+            if movable:
+                return "could not be reached (not found)"
+            try:
+                await self._get_pod(res)
+            except _PodGone:
+                return "was deleted"
+            return await watch
+        finally:
+            for t in (watch, kick):
+                t.cancel()
+            await asyncio.gather(watch, kick, return_exceptions=True)
+
+    async def _get_pod(self, res: Resolved) -> dict:
+        try:
+            pod = await self.api.get(object_path("pod", res.namespace, res.pod))
+        except HttpStatusError as e:
+            if e.status == 404:
+                raise _PodGone() from None
+            raise
+        return pod if isinstance(pod, dict) else {}
+
+    def _verdict(self, pod: dict, movable: bool, was_ready: bool) -> str | None:
+        if not movable:
+            return None
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            return "is being deleted"
+        phase = (pod.get("status") or {}).get("phase")
+        if phase != "Running":
+            return f"is {phase or 'not running'}"
+        if was_ready and not is_ready(pod):
+            return "is not ready"
+        return None
+
+    async def _watch_pod(self, res: Resolved, movable: bool) -> str:
+        path = object_path("pod", res.namespace)
+        rv, was_ready, failures = res.resource_version, res.ready, 0
+        while True:
+            try:
+                if not rv:
+                    raise _Relist()
+                params = {"fieldSelector": f"metadata.name={res.pod}", "resourceVersion": rv,
+                          "allowWatchBookmarks": "true"}
+                async with self.api.watch(path, params=params, timeout_seconds=WATCH_SECONDS) as events:
+                    failures = 0
+                    async for ev in events:
+                        if ev.type == "ERROR":
+                            raise _Relist()
+                        obj = msgspec.json.decode(ev.object)
+                        if not isinstance(obj, dict):
+                            continue
+                        rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
+                        if ev.type == "BOOKMARK":
+                            continue
+                        if ev.type == "DELETED":
+                            return "was deleted"
+                        why = self._verdict(obj, movable, was_ready)
+                        if why:
+                            return why
+                        was_ready = was_ready or is_ready(obj)
+            except asyncio.CancelledError:
+                raise
+            except (_Relist, HttpStatusError, EcotuiError, msgspec.DecodeError) as e:
+                if not isinstance(e, (_Relist, HttpStatusError)) or (isinstance(e, HttpStatusError)
+                                                                      and e.status != 410):
+                    failures += 1
+                    await asyncio.sleep(min(0.5 * failures, 3.0))
+                try:
+                    pod = await self._get_pod(res)
+                except _PodGone:
+                    return "was deleted"
+                except EcotuiError:
+                    rv = ""
+                    continue
+                rv = (pod.get("metadata") or {}).get("resourceVersion", "")
+                why = self._verdict(pod, movable, was_ready)
+                if why:
+                    return why
+                was_ready = was_ready or is_ready(pod)
+
+    # ---- connections ----
+
+    async def _accept(self, f: _Fwd, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        f.conns.add(task)
+        f.total += 1
+        self._version += 1
+        err = ""
+        try:
+            for _ in range(3):
+                res = await self._pod_for(f)
+                if res is None:
+                    err = f.error or f"no pod to forward to ({f.state.value})"
+                    break
+                try:
+                    assert f.spares is not None
+                    stream, headers_seen = await f.spares.take(res)
+                except HttpStatusError as e:
+                    if e.status == 404 and f.resolved is res:
+                        f.kick.set()       # the pod is gone: wait for the next one, then try again
+                        await asyncio.sleep(0)
+                        continue
+                    err = e.message
+                    break
+                except EcotuiError as e:
+                    err = e.message
+                    break
+                err = await tunnel.pump(stream, res.pod_port, reader, writer, f.counters, headers_seen=headers_seen)
+                if err and "not found" in err.lower() and "no forward found" not in err.lower():
+                    f.kick.set()
+                break
+        except (ConnectionError, OSError):
+            pass
+        except asyncio.CancelledError:
+            pass   # stopped: end quietly (3.11's start_server callback would log a cancelled task)
+        finally:
+            f.conns.discard(task)
+            writer.close()
+            if err:
+                f.error = one_line(err, 300)
+            self._version += 1
+
+    async def _pod_for(self, f: _Fwd) -> Resolved | None:
+        if f.state in (ForwardState.STARTING, ForwardState.RECONNECTING):
+            try:
+                await asyncio.wait_for(f.active.wait(), WAIT_FOR_POD)
+            except TimeoutError:
+                return None
+        if f.state is ForwardState.ACTIVE and not f.kick.is_set():
+            return f.resolved
+        if f.state is ForwardState.ACTIVE:   # kicked: the supervisor is about to re-resolve
+            try:
+                await asyncio.wait_for(self._next_pod(f, f.resolved), WAIT_FOR_POD)
+            except TimeoutError:
+                return None
+            return f.resolved if f.state is ForwardState.ACTIVE else None
+        return None
+
+    async def _next_pod(self, f: _Fwd, old: Resolved | None) -> None:
+        while not (f.state is ForwardState.ACTIVE and f.resolved is not old) and f.state not in (
+                ForwardState.FAILED, ForwardState.STOPPED):
+            await asyncio.sleep(0.05)
+
+
+
+class _Relist(Exception):
+    pass
