@@ -253,10 +253,7 @@ class Workspace:
 
 def _check_specs(raw: tuple[Mapping[str, Any], ...] | None) -> tuple[Any, ...]:
     """The config's validated checks → CheckSpecs (None: the runbook's defaults)."""
-    try:
-        from ecotui.podexec.checks import DEFAULT_CHECKS, CheckSpec
-    except ImportError:   # TEMP while ecotui.podexec lands (issue 10)
-        return ()
+    from ecotui.podexec.checks import DEFAULT_CHECKS, CheckSpec
     if raw is None:
         return tuple(DEFAULT_CHECKS)
     return tuple(CheckSpec(name=c["name"], namespace=c["namespace"], target=c["target"], container=c["container"],
