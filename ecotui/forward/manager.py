@@ -102,6 +102,7 @@ class ForwardManager:
         if not tunnel.is_loopback(spec.address):
             f.warning = f"listening on {f.local}: reachable from other machines, not only this one"
         self._fwds[f.id] = f
+        self._version += 1
         self._launch(f)
         return f.id
 

@@ -90,20 +90,15 @@ async def pump(stream: ChannelStream, port: int, reader: asyncio.StreamReader, w
     a bad port header). `headers_seen`: the port frames were already read (a probed stream). Closes the stream;
     the caller closes the writer."""
     seen = [headers_seen, headers_seen]
-    local_eof = asyncio.Event()
+    frames = [0]
 
     async def from_pod() -> str:
         recv = stream.recv_frame
         write = writer.write
         drain = writer.drain
         while True:
-            if local_eof.is_set():
-                try:
-                    frame = await asyncio.wait_for(recv(), linger)
-                except TimeoutError:
-                    return ""
-            else:
-                frame = await recv()
+            frame = await recv()
+            frames[0] += 1
             if not frame:
                 continue
             ch = frame[0]
@@ -130,7 +125,6 @@ async def pump(stream: ChannelStream, port: int, reader: asyncio.StreamReader, w
         while True:
             data = await read(CHUNK)
             if not data:
-                local_eof.set()
                 return
             await send(0, data)
             counters.bytes_out += len(data)
@@ -139,19 +133,22 @@ async def pump(stream: ChannelStream, port: int, reader: asyncio.StreamReader, w
     down = asyncio.ensure_future(from_pod())
     up = asyncio.ensure_future(to_pod())
     try:
-        pending: set[asyncio.Future] = {down, up}
-        while down in pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if up in done and up.exception() is not None:
-                break   # the local side failed (reset) or the stream closed while sending
+        while not down.done():
+            if not up.done():
+                await asyncio.wait({down, up}, return_when=asyncio.FIRST_COMPLETED)
+                if up.done() and up.exception() is not None:
+                    break   # the local side failed (reset) or the stream closed while sending
+                continue
+            before = frames[0]   # local EOF: relay the pod's answer while it keeps coming
+            await asyncio.wait({down}, timeout=linger)
+            if not down.done() and frames[0] == before:
+                break
         if down.done() and not down.cancelled():
             exc = down.exception()
             if exc is None:
                 return down.result()
-            if isinstance(exc, StreamClosed):
-                return ""
-            if isinstance(exc, (ConnectionError, OSError)):
-                return ""   # the local client went away
+            if isinstance(exc, (StreamClosed, ConnectionError, OSError)):
+                return ""   # the stream ended, or the local client went away
             raise exc
         return ""
     finally:

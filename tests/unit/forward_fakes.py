@@ -175,3 +175,114 @@ class Backend:
         finally:
             self._writers.discard(writer)
             writer.close()
+
+
+# ---- a fake API for the ForwardManager: pods, a Service, watches and the streams above ----------------------
+
+def fake_pod(name: str, *, ns: str = "ns", app: str = "web", ready: bool = True, rv: int = 1,
+             deleting: bool = False, ready_at: str = "2026-01-01T00:00:10Z") -> dict:
+    meta: dict[str, Any] = {"name": name, "namespace": ns, "labels": {"app": app}, "resourceVersion": str(rv),
+                            "creationTimestamp": "2026-01-01T00:00:00Z", "uid": f"uid-{name}"}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T01:00:00Z"
+    return {"metadata": meta, "spec": {"nodeName": "n1", "containers": [
+        {"name": "app", "ports": [{"name": "http", "containerPort": 8080}]}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False",
+                                                       "lastTransitionTime": ready_at}]}}
+
+
+class FakeKube:
+    """get (pods, the Service web, label-selected pod lists), watch (per fieldSelector, fed by the test) and
+    open_stream (through FakeStreams, whose pods are kept in step)."""
+
+    def __init__(self, streams: FakeStreams) -> None:
+        self.streams = streams
+        self.client = streams.client()
+        self.pods: dict[str, dict] = {}
+        self.backends: dict[str, tuple[str, int]] = {}
+        self.rv = 10
+        self.watches: list[tuple[str, asyncio.Queue]] = []
+        self.watch_calls: list[dict] = []
+        self.service = {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "clusterIP": "10.0.0.9",
+                                                              "ports": [{"name": "http", "port": 80,
+                                                                         "targetPort": "http"}]}}
+
+    def add_pod(self, name: str, backend: tuple[str, int], **kw: Any) -> dict:
+        self.rv += 1
+        p = fake_pod(name, rv=self.rv, **kw)
+        self.pods[name] = p
+        self.streams.pods[f"ns/{name}"] = {8080: backend}
+        return p
+
+    def _event(self, kind: str, p: dict) -> None:
+        from ecotui.kube.client import WatchEvent
+        import msgspec
+        ev = WatchEvent(kind, msgspec.Raw(json.dumps(p).encode()))
+        for sel, q in self.watches:
+            if sel == f"metadata.name={p['metadata']['name']}":
+                q.put_nowait(ev)
+
+    def delete_pod(self, name: str, *, event: bool = True) -> None:
+        p = self.pods.pop(name)
+        self.streams.pods.pop(f"ns/{name}", None)
+        self.rv += 1
+        p["metadata"]["resourceVersion"] = str(self.rv)
+        if event:
+            self._event("DELETED", p)
+
+    def modify_pod(self, name: str, **kw: Any) -> None:
+        self.rv += 1
+        old = self.pods[name]
+        p = fake_pod(name, rv=self.rv, **kw)
+        p["metadata"]["labels"] = old["metadata"]["labels"]
+        self.pods[name] = p
+        self._event("MODIFIED", p)
+
+    async def get(self, path: str, type_: Any = None, *, params: Any = None) -> Any:
+        from ecotui.kube.client import HttpStatusError
+        if path == "/api/v1/namespaces/ns/services/web":
+            return self.service
+        if path == "/api/v1/namespaces/ns/pods":
+            want = dict(kv.split("=") for kv in params["labelSelector"].split(","))
+            return {"items": [p for p in self.pods.values()
+                              if all(p["metadata"]["labels"].get(k) == v for k, v in want.items())]}
+        name = path.rsplit("/", 1)[1]
+        if path.startswith("/api/v1/namespaces/ns/pods/") and name in self.pods:
+            return self.pods[name]
+        raise HttpStatusError(f'{path}: pods "{name}" not found', status=404)
+
+    def watch(self, path: str, *, params: Any = None, timeout_seconds: int = 300) -> Any:
+        from contextlib import asynccontextmanager
+        self.watch_calls.append(dict(params or {}))
+        q: asyncio.Queue = asyncio.Queue()
+        entry = (params["fieldSelector"], q)
+
+        async def events() -> Any:
+            while True:
+                yield await q.get()
+
+        @asynccontextmanager
+        async def ctx() -> Any:
+            self.watches.append(entry)
+            try:
+                yield events()
+            finally:
+                self.watches.remove(entry)
+        return ctx()
+
+    async def open_stream(self, path: str, params: Any, protocols: Any, *, open_timeout: float = 10.0) -> Any:
+        return await self.client.open_stream(path, params, protocols, open_timeout=open_timeout)
+
+
+async def http_get(port: int, path: str = "/actuator/health", timeout: float = 5.0) -> dict:
+    """One HTTP/1.1 GET on a new connection to 127.0.0.1:port; the JSON body."""
+    async def go() -> dict:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            n = int(next(ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length")).split(b":")[1])
+            return json.loads(await reader.readexactly(n))
+        finally:
+            writer.close()
+    return await asyncio.wait_for(go(), timeout)
