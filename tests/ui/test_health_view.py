@@ -215,3 +215,24 @@ async def test_no_manager_is_a_title_line_not_a_crash(monkeypatch, width):
         assert "RuntimeError: forward manager not available" in screen_text(app)
         await pilot.press(key("health_rerun"))
         await pilot.pause(0.1)
+
+
+async def test_marked_deployments_are_the_grid(monkeypatch):
+    from ecotui.kinds.registry import by_id
+    from ecotui.ui.screens.kind_view import KindScreen
+    app, session, mgr, _a = make_app(monkeypatch)
+    from ecotui.kube.render import Cell
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        view = app.screen_class(KindScreen)(by_id("deployments"), app._table_cls, app.ui, app.workspace)
+        await app.push_screen(view)
+        await pilot.pause(0.1)
+        table = view.tables["deployments"]
+        n = len(table.columns_spec)
+        table.apply({k: tuple(Cell(k, k) for _ in range(n)) for k in
+                     ("ecotrack/order-service", "ecotrack/user-service", "ecotrack/redis")})
+        table.toggle_mark("ecotrack/order-service")
+        table.toggle_mark("ecotrack/user-service")
+        screen = await open_grid(pilot, app)
+        assert list(screen.table.keys) == ["order-service", "user-service"]
+        assert [v.spec.target.name for v in mgr.views()] == ["order-service", "user-service"]

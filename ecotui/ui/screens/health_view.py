@@ -14,6 +14,7 @@ logs of its Deployment.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -118,8 +119,10 @@ class HealthScreen(Screen[None]):
                  styles: Callable[[], Mapping[str, Style]], hints: str = "",
                  grid_factory: GridFactory = default_grid, clock: Callable[[], float] = time.time,
                  on_pods: Callable[[str, str, str], None] | None = None,
-                 on_logs: Callable[[str, str], None] | None = None) -> None:
+                 on_logs: Callable[[str, str], None] | None = None,
+                 only: tuple[str, tuple[str, ...]] | None = None) -> None:
         super().__init__()
+        self._only = only               # (namespace, services): the marked workloads, for this context only
         self._workspace = workspace
         self._table_cls = table_cls
         self._styles = styles
@@ -146,7 +149,13 @@ class HealthScreen(Screen[None]):
         if ws is self.ws:
             return False
         old = self.grid
-        self.ws, self.settings, self.comps, self._seen = ws, settings_of(ws), [], ()
+        settings = settings_of(ws)
+        if self._only is not None:
+            if self.ws is None:
+                settings = replace(settings, namespace=self._only[0], services=self._only[1])
+            else:
+                self._only = None       # another context: its own configured services
+        self.ws, self.settings, self.comps, self._seen = ws, settings, [], ()
         try:
             self.grid = self._factory(ws, self.settings)
             self.grid_error = ""
@@ -349,10 +358,26 @@ class HealthScreen(Screen[None]):
         self.dismiss(None)
 
 
+def marked_workloads(app: Any) -> tuple[str, tuple[str, ...]] | None:
+    """The marked rows of a Deployment / StatefulSet / Service view in one namespace: (namespace, names) — the
+    grid then checks those (a Deployment's Service is assumed to share its name, as EcoTrack's do)."""
+    screen = app.screen
+    tables, active = getattr(screen, "tables", None), getattr(screen, "active", None)
+    if not tables or active not in ("deployments", "statefulsets", "services"):
+        return None
+    marked = [k for k in tables[active].selection() if k in tables[active].marked]
+    pairs = [k.rpartition("/") for k in marked]
+    namespaces = {ns for ns, _, _ in pairs}
+    if not marked or len(namespaces) != 1 or "" in namespaces:
+        return None
+    return namespaces.pop(), tuple(name for _, _, name in pairs)
+
+
 def open_health(app: Any) -> None:
-    """[health]: the grid for the active context (one at a time)."""
+    """[health]: the grid for the active context (one at a time); the marked workloads only when there are."""
     if isinstance(app.screen, HealthScreen):
         return
+    only = marked_workloads(app)
     from ecotui.ui.screens.hpa_view import TargetPodsScreen
 
     def pods(namespace: str, selector: str, origin: str) -> None:
@@ -366,5 +391,6 @@ def open_health(app: Any) -> None:
     table_cls = with_bindings(ResourceTable, make_bindings(app.keymap, TABLE_IDS, actions=TABLE_ACTIONS))
     screen = app.screen_class(HealthScreen)(lambda: app.workspace, table_cls=table_cls,
                                             styles=lambda: app.cell_styles, hints=app.hints(HINT_IDS, HINT_LABELS),
-                                            grid_factory=default_grid, on_pods=pods, on_logs=logs)
+                                            grid_factory=default_grid, on_pods=pods, on_logs=logs,
+                                            only=only)
     app.push_screen(screen)
