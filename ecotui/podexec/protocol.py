@@ -33,6 +33,7 @@ PROTOCOLS: tuple[str, ...] = (V5, V4)
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
 
 _EXIT_STATUS = re.compile(r"exit (?:status|code) (-?\d+)")
+_REPEATED = re.compile(r"([^:]{1,80}: )\1+")   # "Internal error occurred: Internal error occurred: …" (apiserver + KWOK)
 _NOT_FOUND = ("executable file not found", "no such file or directory", "not found in $path")
 
 
@@ -101,7 +102,7 @@ def parse_status(data: bytes) -> ExecStatus:
     message = str(doc.get("message") or doc.get("reason") or "the command failed")
     code: int | None = None
     if doc.get("reason") == "NonZeroExitCode":
-        details = doc.get("details") if isinstance(doc.get("details"), dict) else {}
+        details: dict[str, Any] = doc["details"] if isinstance(doc.get("details"), dict) else {}
         for cause in details.get("causes") or ():
             if isinstance(cause, dict) and cause.get("reason") == "ExitCode":
                 try:
@@ -112,6 +113,7 @@ def parse_status(data: bytes) -> ExecStatus:
 
 
 def _from_message(message: str, code: int | None) -> ExecStatus:
+    message = _REPEATED.sub(r"\1", message[:4000])
     line = one_line(message, 300)
     if code is None:
         m = _EXIT_STATUS.search(message)

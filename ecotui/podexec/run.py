@@ -129,5 +129,8 @@ async def run_command(api: Any, namespace: str, pod: str, container: str | None,
         return ExecResult(out.text(), err.text(), None,
                           f"{argv[0]} in {where}: the stream ended without an exit status")
     if status.exit_code is None:
+        if status.not_found:
+            return ExecResult(out.text(), err.text(), None,
+                              f"{argv[0]}: no such program in {where} ({status.message})")
         return ExecResult(out.text(), err.text(), None, f"{argv[0]} in {where}: {status.message}")
     return ExecResult(out.text(), err.text(), status.exit_code)

@@ -161,7 +161,10 @@ async def _session(api: Any, namespace: str, pod: str, container: str | None, ar
         if stream.protocol == V5:
             await stream.close_channel(STDIN)
 
-    sender = asyncio.create_task(pump_out())
+    async def parked_forever() -> None:
+        await asyncio.Event().wait()
+
+    sender: asyncio.Future[None] = asyncio.create_task(pump_out())
     try:
         outgoing.put_nowait((RESIZE, resize_frame(*terminal.size())))
         loop.add_reader(terminal.in_fd, on_key)
@@ -176,11 +179,12 @@ async def _session(api: Any, namespace: str, pod: str, container: str | None, ar
         while True:
             if recv is None:
                 recv = asyncio.ensure_future(stream.recv())
-            await asyncio.wait({recv, sender}, return_when=asyncio.FIRST_COMPLETED)
+            pending: list[asyncio.Future[Any]] = [recv, sender]
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             if sender.done() and not parked:
                 # stdin ended (local EOF) or sending failed: keep reading what the remote side still says
                 send_error = None if sender.cancelled() else sender.exception()
-                sender, parked = asyncio.ensure_future(asyncio.Event().wait()), True
+                sender, parked = asyncio.ensure_future(parked_forever()), True
             if not recv.done():
                 continue
             got, recv = recv, None

@@ -50,6 +50,8 @@ def test_executable_not_found():
                       "executable file not found in $PATH"}
     s = parse_status(json.dumps(doc).encode())
     assert s.exit_code is None and s.not_found and "bash" in s.message
+    doc["message"] = "Internal error occurred: " + doc["message"]      # the API server wraps KWOK's once more
+    assert parse_status(json.dumps(doc).encode()).message.count("Internal error occurred") == 1
 
 
 def test_plain_text_and_garbage_and_hostile():

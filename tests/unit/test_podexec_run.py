@@ -62,6 +62,7 @@ async def test_command_not_found_is_an_error_line(fake):
     client = fake.client()
     r = await run_command(client, "ns", "db-0", None, ["nosuch"])
     assert r.exit_code is None and "executable file not found" in r.error and "ns/db-0" in r.error
+    assert r.error.startswith("nosuch: no such program in ns/db-0")
     await client.aclose()
 
 

@@ -39,6 +39,7 @@ HINT_IDS = ("back", "open", "run_check", "page_down", "page_up", "quit")
 HINT_LABELS = {"back": "back", "open": "re-run this", "run_check": "re-run all", "page_down": "output down",
                "page_up": "output up", "quit": "quit"}
 RUNNING = "running…"
+POD_W, RESULT_W = 24, 30     # cells cut so a row fits 80 columns (the detail below has the whole text)
 
 
 def profile_checks(app: Any) -> tuple[CheckSpec, ...]:
@@ -46,10 +47,10 @@ def profile_checks(app: Any) -> tuple[CheckSpec, ...]:
 
 
 def row_cells(spec: CheckSpec, res: CheckResult | None, styles: Mapping[str, Style]) -> list[Text]:
-    name = Text(one_line(spec.name, 24))
+    name = Text(one_line(spec.name, 16))
     if res is None:
         muted = styles.get("muted", "")
-        return [name, Text(one_line(spec.target, 40), style=muted), Text(""), Text(""), Text(RUNNING, style=muted)]
+        return [name, Text(one_line(spec.target, POD_W), style=muted), Text(""), Text(""), Text(RUNNING, style=muted)]
     code = res.exit_code
     if res.ok:
         result, style = "OK", styles.get("ok", "")
@@ -57,8 +58,8 @@ def row_cells(spec: CheckSpec, res: CheckResult | None, styles: Mapping[str, Sty
         result, style = res.error, styles.get("critical", "")
     else:
         result, style = f"failed (exit {code})", styles.get("critical", "")
-    return [name, Text(one_line(res.pod or spec.target, 40)), Text("" if code is None else str(code), style=style),
-            Text(f"{res.duration:.2f}s"), Text(one_line(result, 120), style=style)]
+    return [name, Text(one_line(res.pod or spec.target, POD_W)), Text("" if code is None else str(code), style=style),
+            Text(f"{res.duration:.2f}s"), Text(one_line(result, RESULT_W), style=style)]
 
 
 def detail_text(spec: CheckSpec, res: CheckResult | None, styles: Mapping[str, Style]) -> Text:
