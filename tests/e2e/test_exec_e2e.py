@@ -206,6 +206,7 @@ def test_shell_from_the_cockpit_runs_a_command_and_returns(testbed):
         back = tty.until(b"\x1b[?1049h", 15, after)    # the app took the alternate screen back
         tty.until(b"ecotui", 15, back)                 # and drew the cockpit again: the header …
         tty.until(b"redis-0", 15, back)                # … and the pods pane (still filtered)
+        tty.until(b"ended", 10, back)                  # the one-line outcome: "shell (bash) in … ended"
         tty.drain(0.5)
         assert b"Traceback" not in tty.buf
         tty.type(key("quit"))
