@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
 import signal
 import sys
 import termios
@@ -89,7 +90,8 @@ class Terminal:
         while view:
             try:
                 n = os.write(self.out_fd, view)
-            except BlockingIOError:
+            except BlockingIOError:   # a non-blocking terminal that is full: wait until it drains a little
+                select.select([], [self.out_fd], [], 0.1)
                 continue
             except OSError:
                 return   # the terminal went away: nothing more to show
