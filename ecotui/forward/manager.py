@@ -31,18 +31,14 @@ from ..kube.client import HttpStatusError
 from ..textsafe import one_line
 from . import tunnel
 from .model import ForwardSpec, ForwardState, ForwardView
-from .resolve import ForwardError, Resolved, is_ready, object_path, resolve
+from .podwatch import PodGone, get_pod, watch_pod
+from .resolve import ForwardError, Resolved, object_path, resolve
 from .spares import SparePool
 
 PROBE_WAIT = 0.2
 WAIT_FOR_POD = 10.0
 BACKOFF = (0.3, 0.6, 1.0, 2.0, 3.0)
-WATCH_SECONDS = 240
 _SETTLED = (ForwardState.ACTIVE, ForwardState.FAILED, ForwardState.STOPPED)
-
-
-class _PodGone(Exception):
-    pass
 
 
 @dataclass(eq=False)
@@ -308,7 +304,7 @@ class ForwardManager:
 
     async def _watch(self, f: _Fwd, res: Resolved, movable: bool) -> str:
         """Returns why the pod is no longer good (a pod target: only when it is deleted)."""
-        watch = asyncio.ensure_future(self._watch_pod(res, movable))
+        watch = asyncio.ensure_future(watch_pod(self.api, res, movable))
         kick = asyncio.ensure_future(f.kick.wait())
         try:
             await asyncio.wait({watch, kick}, return_when=asyncio.FIRST_COMPLETED)
@@ -317,82 +313,14 @@ class ForwardManager:
             if movable:
                 return "could not be reached (not found)"
             try:
-                await self._get_pod(res)
-            except _PodGone:
+                await get_pod(self.api, res)
+            except PodGone:
                 return "was deleted"
             return await watch
         finally:
             for t in (watch, kick):
                 t.cancel()
             await asyncio.gather(watch, kick, return_exceptions=True)
-
-    async def _get_pod(self, res: Resolved) -> dict:
-        try:
-            pod = await self.api.get(object_path("pod", res.namespace, res.pod))
-        except HttpStatusError as e:
-            if e.status == 404:
-                raise _PodGone() from None
-            raise
-        return pod if isinstance(pod, dict) else {}
-
-    def _verdict(self, pod: dict, movable: bool, was_ready: bool) -> str | None:
-        if not movable:
-            return None
-        meta = pod.get("metadata") or {}
-        if meta.get("deletionTimestamp"):
-            return "is being deleted"
-        phase = (pod.get("status") or {}).get("phase")
-        if phase != "Running":
-            return f"is {phase or 'not running'}"
-        if was_ready and not is_ready(pod):
-            return "is not ready"
-        return None
-
-    async def _watch_pod(self, res: Resolved, movable: bool) -> str:
-        path = object_path("pod", res.namespace)
-        rv, was_ready, failures = res.resource_version, res.ready, 0
-        while True:
-            try:
-                if not rv:
-                    raise _Relist()
-                params = {"fieldSelector": f"metadata.name={res.pod}", "resourceVersion": rv,
-                          "allowWatchBookmarks": "true"}
-                async with self.api.watch(path, params=params, timeout_seconds=WATCH_SECONDS) as events:
-                    failures = 0
-                    async for ev in events:
-                        if ev.type == "ERROR":
-                            raise _Relist()
-                        obj = msgspec.json.decode(ev.object)
-                        if not isinstance(obj, dict):
-                            continue
-                        rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
-                        if ev.type == "BOOKMARK":
-                            continue
-                        if ev.type == "DELETED":
-                            return "was deleted"
-                        why = self._verdict(obj, movable, was_ready)
-                        if why:
-                            return why
-                        was_ready = was_ready or is_ready(obj)
-            except asyncio.CancelledError:
-                raise
-            except (_Relist, HttpStatusError, EcotuiError, msgspec.DecodeError) as e:
-                if not isinstance(e, (_Relist, HttpStatusError)) or (isinstance(e, HttpStatusError)
-                                                                      and e.status != 410):
-                    failures += 1
-                    await asyncio.sleep(min(0.5 * failures, 3.0))
-                try:
-                    pod = await self._get_pod(res)
-                except _PodGone:
-                    return "was deleted"
-                except EcotuiError:
-                    rv = ""
-                    continue
-                rv = (pod.get("metadata") or {}).get("resourceVersion", "")
-                why = self._verdict(pod, movable, was_ready)
-                if why:
-                    return why
-                was_ready = was_ready or is_ready(pod)
 
     # ---- connections ----
 
@@ -460,5 +388,3 @@ class ForwardManager:
 
 
 
-class _Relist(Exception):
-    pass

@@ -24,7 +24,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, NegotiationError
+from websockets.headers import validate_subprotocols
 from websockets.typing import Subprotocol
 
 from .. import __version__
@@ -114,6 +115,35 @@ class ChannelStream:
         await self.close()
 
 
+class _LaxSubprotocols(ClientConnection):
+    """For subprotocols that are not HTTP tokens (kubectl's `SPDY/3.1+portforward.k8s.io` has a "/"), which the
+    websockets library refuses to offer: they are sent as a plain header and the answer is checked here."""
+
+    offered: tuple[str, ...] = ()
+
+    async def handshake(self, *args: Any, **kw: Any) -> None:
+        offered = self.offered
+
+        def process_subprotocol(headers: Any) -> Any:
+            got = [v.strip() for h in headers.get_all("Sec-WebSocket-Protocol") for v in h.split(",")]
+            if not got:
+                return None
+            if len(got) != 1 or got[0] not in offered:
+                raise NegotiationError(f"unexpected subprotocol {one_line(', '.join(got), 80)}")
+            return got[0]
+
+        self.protocol.process_subprotocol = process_subprotocol  # type: ignore[method-assign]
+        await super().handshake(*args, **kw)
+
+
+def _lax(protocols: Sequence[str]) -> bool:
+    try:
+        validate_subprotocols([Subprotocol(p) for p in protocols])
+    except ValueError:
+        return True
+    return False
+
+
 # TLS contexts per client (building one writes the client key to a temp file: do it once per certificate)
 _ssl_cache: weakref.WeakKeyDictionary[Any, tuple[tuple[bytes | None, bytes | None], ssl.SSLContext]] = \
     weakref.WeakKeyDictionary()
@@ -151,8 +181,14 @@ async def open_stream(client: KubeClient, path: str, params: Sequence[tuple[str,
             kw["ssl"] = _ssl_for(client, creds.cert_pem, creds.key_pem)
             if client.cluster.tls_server_name:
                 kw["server_hostname"] = client.cluster.tls_server_name
+        if _lax(protocols):
+            headers["Sec-WebSocket-Protocol"] = ", ".join(protocols)
+            kw["create_connection"] = type("_Lax", (_LaxSubprotocols,), {"offered": tuple(protocols)})
+            offer = None
+        else:
+            offer = [Subprotocol(p) for p in protocols]
         try:
-            ws = await connect(url, subprotocols=[Subprotocol(p) for p in protocols], additional_headers=headers,
+            ws = await connect(url, subprotocols=offer, additional_headers=headers,
                                user_agent_header=f"ecotui/{__version__}", proxy=proxy, compression=None,
                                open_timeout=open_timeout, max_size=MAX_FRAME, max_queue=QUEUE,
                                write_limit=WRITE_LIMIT, ping_interval=30, ping_timeout=30, close_timeout=2, **kw)
