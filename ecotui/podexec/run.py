@@ -16,8 +16,9 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from ecotui.errors import EcotuiError
+from ecotui.errors import EcotuiError, ForbiddenError
 from ecotui.kube.channels import StreamClosed, open_stream
+from ecotui.ops.access import Verb
 from ecotui.podexec.protocol import (ERROR, PROTOCOLS, STDERR, STDIN, STDOUT, V5, ExecStatus, Stream, exec_params,
                                      exec_path, parse_status)
 from ecotui.textsafe import one_line
@@ -55,16 +56,31 @@ class _Capped:
         return s + (f"\n… {self.dropped} more bytes not kept" if self.dropped else "")
 
 
+def exec_verbs(namespace: str) -> list[Verb]:
+    """The access reviews to make before an exec: the API server authorizes the WebSocket upgrade as `get`
+    and (since AuthorizePodWebsocketUpgradeCreatePermission) `create` on pods/exec."""
+    return [Verb("create", "pods", subresource="exec", namespace=namespace),
+            Verb("get", "pods", subresource="exec", namespace=namespace)]
+
+
 async def open_exec(api: Any, namespace: str, pod: str, container: str | None, argv: list[str], *,
                     stdin: bool, tty: bool) -> Stream:
     """Open the exec WebSocket (v5, else v4). EcotuiError (one line) when it cannot be opened."""
     path, params = exec_path(namespace, pod), exec_params(argv, container, stdin=stdin, tty=tty)
     opener = getattr(api, "open_stream", None)
-    if opener is not None:
-        stream: Stream = await opener(path, params, PROTOCOLS)
-        return stream
-    if hasattr(api, "gate") and hasattr(api, "auth"):   # a KubeClient without the delegating method
-        return await open_stream(api, path, params, PROTOCOLS)
+    try:
+        if opener is not None:
+            stream: Stream = await opener(path, params, PROTOCOLS)
+            return stream
+        if hasattr(api, "gate") and hasattr(api, "auth"):   # a KubeClient without the delegating method
+            return await open_stream(api, path, params, PROTOCOLS)
+    except ForbiddenError as exc:
+        if "pods/exec" in exc.message:
+            raise
+        # the WebSocket upgrade's `create` check (AuthorizePodWebsocketUpgradeCreatePermission) answers with a
+        # bare 'pods "X" is forbidden: ': say what is missing
+        raise ForbiddenError(f"{exc.message.rstrip(': ')}: exec needs get and create on pods/exec in namespace "
+                             f"{namespace}", exc.hint) from None
     raise EcotuiError("exec: this session cannot open streams to the API server")
 
 

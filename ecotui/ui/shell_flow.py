@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 from ecotui.errors import EcotuiError
 from ecotui.kinds.registry import by_id
-from ecotui.ops.access import Verb
 from ecotui.ops.outcome import Target
+from ecotui.podexec.run import exec_verbs
 from ecotui.podexec.checks import resolve_pod
 from ecotui.podexec.shell import ShellResult, Terminal, interactive_shell
 from ecotui.textsafe import one_line
@@ -60,7 +60,7 @@ async def _flow(app: Any, kind: str, namespace: str, name: str) -> None:
                 f"cluster; context {ws.profile.context!r} is read-only)", severity="warning")
         return
     try:
-        denied = await ws.access.first_denied([Verb("create", "pods", subresource="exec", namespace=namespace)])
+        denied = await ws.access.first_denied(exec_verbs(namespace))
         if denied:
             journal("refused", target, reason=denied)
             app.say(denied, severity="error")

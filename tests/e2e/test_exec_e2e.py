@@ -20,7 +20,7 @@ import time
 import pytest
 
 from ecotui.config import Config
-from ecotui.errors import ReadOnlyError
+from ecotui.errors import ForbiddenError, ReadOnlyError
 from ecotui.keymap import load_keymap
 from ecotui.kube.auth import Authenticator
 from ecotui.kube.client import KubeClient
@@ -31,6 +31,7 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.ui.screens.checks import ChecksScreen
 from ecotui.workspace import WorkspaceFactory
 from e2e_app import make_app, wait
+from e2e_objects import apply
 from testbed import paths
 
 pytestmark = pytest.mark.e2e
@@ -123,6 +124,56 @@ async def test_read_only_refuses_exec_with_one_line_and_sends_nothing(testbed, t
         await wait(pilot, lambda: any("read-only: shell into" in n for n in app.notices), 5, "shell refused")
     time.sleep(1.0)   # the audit log is written asynchronously
     assert ecotui_execs(t0) == []
+
+
+async def test_forbidden_user_gets_one_line_for_shell_checks_and_exec(testbed, tmp_path):
+    """A ServiceAccount that may read everything but not `create pods/exec`: the access review refuses [shell]
+    and each check in one line, and an exec tried anyway is the API server's 403 in one line."""
+    import uuid
+
+    import yaml
+    rid = uuid.uuid4().hex[:5]
+    ns, sa, role = f"exec-e2e-{rid}", "oncall-viewer", f"exec-e2e-read-{rid}"
+    testbed.create_namespace(ns)
+    user = f"system:serviceaccount:{ns}:{sa}"
+    try:
+        apply(testbed, [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
+             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+             "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]}])
+        token = testbed.kubectl("create", "token", sa, "-n", ns, "--duration=10m").stdout.strip()
+        kc = yaml.safe_load(testbed.kubeconfig.read_text())
+        kc["users"] = [{"name": "viewer", "user": {"token": token}}]
+        kc["contexts"][0]["context"]["user"] = "viewer"
+        kpath = tmp_path / "kubeconfig"
+        kpath.write_text(yaml.safe_dump(kc))
+        kubeconfig = load_kubeconfig(str(kpath))
+        r = kubeconfig.resolve(testbed.context)
+        client = KubeClient(r.cluster, Authenticator(r.user, r.cluster))
+        try:
+            with pytest.raises(ForbiddenError) as e:
+                await run_command(client, NS, "redis-0", None, ["redis-cli", "ping"])
+            assert "pods/exec" in e.value.message and "\n" not in e.value.message, e.value.message
+        finally:
+            await client.aclose()
+        factory = WorkspaceFactory(kubeconfig, Config(), first_context=testbed.context, all_namespaces=True)
+        app = EcotuiApp(factory.build(testbed.context), keymap=KEYMAP)
+        line = f"not allowed for {user}: create pods/exec in {NS}"
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait(pilot, lambda: "redis-0" in " ".join(app.cockpit.tables["pods"].keys), 30, "pods shown")
+            from ecotui.ui.messages import StreamRequested
+            app.post_message(StreamRequested("shell", "pods", [f"{NS}/redis-0"]))
+            await wait(pilot, lambda: any(line in n for n in app.notices), 10, f"{line} in {app.notices}")
+            await pilot.press(key("run_check"))
+            await wait(pilot, lambda: isinstance(app.screen, ChecksScreen) and app.screen.runs >= 1, 15, "checks")
+            assert [r.error for r in app.screen.results.values()] == [line, line]
+        await app.workspace.stop()
+    finally:
+        testbed.kubectl("delete", "clusterrolebinding,clusterrole", role, check=False)
+        testbed.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
 # ---- the shell through the real app in a pty ---------------------------------------------------------------

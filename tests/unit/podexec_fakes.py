@@ -46,6 +46,7 @@ class FakeExec:
     protocols: tuple[str, ...] = ("v5.channel.k8s.io", "v4.channel.k8s.io")
     pods: set[str] = field(default_factory=lambda: {"ns/db-0"})
     forbidden: set[str] = field(default_factory=set)
+    forbidden_bare: set[str] = field(default_factory=set)   # the upgrade's `create` check: a bare message
     url: str = ""
     requests: list[dict[str, list[str]]] = field(default_factory=list)   # query of every exec, in order
     stdin_seen: list[bytes] = field(default_factory=list)
@@ -79,6 +80,8 @@ class FakeExec:
         if key in self.forbidden:
             return http_status(403, f'pods "{parts[6]}" is forbidden: User "no-rbac-user" cannot create resource '
                                     f'"pods/exec" in API group "" in the namespace "{parts[4]}"')
+        if key in self.forbidden_bare:
+            return http_status(403, f'pods "{parts[6]}" is forbidden: ')
         if key not in self.pods:
             return http_status(404, f'pods "{parts[6]}" not found')
         return None

@@ -93,3 +93,12 @@ async def test_refusals_raise_one_line_before_anything_is_sent(fake):
         await run_command(client, "ns", "gone-1", None, ["echo", "x"])
     assert nf.value.status == 404 and "not found" in nf.value.message
     await client.aclose()
+
+
+async def test_bare_forbidden_of_the_upgrade_says_what_is_missing(fake):
+    fake.forbidden_bare.add("ns/db-0")
+    client = fake.client()
+    with pytest.raises(ForbiddenError) as f:
+        await run_command(client, "ns", "db-0", None, ["echo", "x"])
+    assert f.value.message.endswith('pods "db-0" is forbidden: exec needs get and create on pods/exec in namespace ns')
+    await client.aclose()

@@ -27,8 +27,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from ecotui.ops.access import Verb
 from ecotui.ops.outcome import Target
+from ecotui.podexec.run import exec_verbs
 from ecotui.podexec.checks import DEFAULT_CHECKS, CheckResult, CheckSpec, run_check
 from ecotui.textsafe import inert, one_line
 from ecotui.ui.widgets.status import KeyHints
@@ -155,8 +155,7 @@ class ChecksScreen(Screen[None]):
 
         async def one(i: int) -> CheckResult:
             spec = self.specs[i]
-            denied = await ws.access.first_denied([Verb("create", "pods", subresource="exec",
-                                                        namespace=spec.namespace)])
+            denied = await ws.access.first_denied(exec_verbs(spec.namespace))
             res = CheckResult(spec, "", None, denied) if denied else await run_check(ws.api, spec,
                                                                                     timeout=self.timeout)
             self._show(i, res)
