@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import msgspec
 
-from ..errors import EcotuiError
+from ..errors import ConnectError, EcotuiError
 from ..kube.channels import ChannelStream, StreamClosed
 from ..kube.client import HttpStatusError
 from ..textsafe import one_line
@@ -34,6 +34,7 @@ from .model import ForwardSpec, ForwardState, ForwardView
 from .podwatch import PodGone, get_pod, watch_pod
 from .resolve import ForwardError, Resolved, object_path, resolve
 from .spares import SparePool
+from .spdy import TUNNEL_PROTOCOL, SpdyTunnel, TunnelClosed
 
 PROBE_WAIT = 0.2
 WAIT_FOR_POD = 10.0
@@ -59,6 +60,9 @@ class _Fwd:
     server: asyncio.Server | None = None
     task: asyncio.Task[None] | None = None
     spares: SparePool | None = None
+    mode: str = ""                     # "spdy": one tunnelled SPDY session; "v4": a WebSocket per connection
+    tunnel: SpdyTunnel | None = None
+    opening: asyncio.Future[SpdyTunnel | None] | None = None
     active: asyncio.Event = field(default_factory=asyncio.Event)    # set while ACTIVE
     settled: asyncio.Event = field(default_factory=asyncio.Event)   # set while ACTIVE/FAILED/STOPPED
     kick: asyncio.Event = field(default_factory=asyncio.Event)      # a connection found the pod gone
@@ -79,6 +83,7 @@ class ForwardManager:
         self._fwds: dict[str, _Fwd] = {}
         self._ids = itertools.count(1)
         self._version = 0
+        self._bg: set[asyncio.Future[Any]] = set()
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -181,6 +186,8 @@ class ForwardManager:
         for f in self._fwds.values():
             if f.spares is not None:
                 await f.spares.aclose()
+        if self._bg:
+            await asyncio.wait(list(self._bg), timeout=3)
 
     # ---- internals ----------------------------------------------------------------------------
 
@@ -216,6 +223,11 @@ class ForwardManager:
             t.cancel()
         if f.spares is not None:
             f.spares.clear()
+        if f.opening is not None and not f.opening.done():
+            f.opening.cancel()
+        f.opening = None
+        self._retire(f.tunnel, at_once=True)
+        f.tunnel = None
 
     def _fail(self, f: _Fwd, why: str) -> None:
         f.error = one_line(why, 300)
@@ -265,6 +277,18 @@ class ForwardManager:
 
     async def _resolve_and_probe(self, f: _Fwd) -> Resolved:
         res = await resolve(self.api, f.spec.target, f.spec.port)
+        if f.mode != "v4":
+            t = await self._open_tunnel(res)
+            if t is not None:
+                f.mode = "spdy"
+                why = await t.probe(res.pod_port, PROBE_WAIT)
+                if why or t.closed:
+                    await t.close()
+                    raise ForwardError(why or t.why or "the port-forward session closed at once")
+                self._retire(f.tunnel)
+                f.tunnel = t
+                return res
+            f.mode = "v4"
         stream: ChannelStream | None = await self._open(res)
         assert stream is not None
         try:
@@ -299,6 +323,57 @@ class ForwardManager:
         stream: ChannelStream = await self.api.open_stream(path, [("ports", str(res.pod_port))],
                                                            list(tunnel.PORTFORWARD_PROTOCOLS))
         return stream
+
+    # ---- the SPDY tunnel (kubectl's transport) ----
+
+    async def _open_tunnel(self, res: Resolved) -> SpdyTunnel | None:
+        """A SPDY session to the pod, or None when the API server does not offer the tunnel (then every
+        connection gets its own v4 WebSocket)."""
+        path = object_path("pod", res.namespace, res.pod) + "/portforward"
+        try:
+            stream: ChannelStream = await self.api.open_stream(path, [], [TUNNEL_PROTOCOL])
+        except HttpStatusError as e:
+            if e.status in (400, 426):
+                return None
+            raise
+        except ConnectError as e:
+            if "WebSocket upgrade" in e.message:
+                return None
+            raise
+        if stream.protocol != TUNNEL_PROTOCOL:
+            await stream.close()
+            return None
+        return SpdyTunnel(stream, res.pod)
+
+    async def _tunnel_for(self, f: _Fwd, res: Resolved) -> SpdyTunnel | None:
+        t = f.tunnel
+        if t is not None and not t.closed and t.pod == res.pod:
+            return t
+        if f.opening is None or f.opening.done():   # one opening at a time, shared by the connections waiting
+            f.opening = asyncio.ensure_future(self._open_tunnel(res))
+            f.opening.add_done_callback(_quiet)
+        new = await asyncio.shield(f.opening)
+        if new is None:
+            f.mode = "v4"
+        elif f.tunnel is not new and f.resolved is res:
+            self._retire(f.tunnel)
+            f.tunnel = new
+        return new
+
+    def _retire(self, t: SpdyTunnel | None, at_once: bool = False) -> None:
+        """Close a tunnel once its connections have ended (at once when stopping)."""
+        if t is None:
+            return
+
+        async def retiring() -> None:
+            for _ in range(0 if at_once else 600):
+                if t.active == 0 or t.closed:
+                    break
+                await asyncio.sleep(0.2)
+            await t.close()
+        task = asyncio.ensure_future(retiring())
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
 
     # ---- watching the pod in use ----
 
@@ -338,8 +413,18 @@ class ForwardManager:
                     err = f.error or f"no pod to forward to ({f.state.value})"
                     break
                 try:
-                    assert f.spares is not None
-                    stream, headers_seen = await f.spares.take(res)
+                    if f.mode == "spdy":
+                        t = await self._tunnel_for(f, res)
+                        if t is None:
+                            continue   # the tunnel is not offered (any more): a WebSocket per connection
+                        err = await t.forward(res.pod_port, reader, writer, f.counters)
+                    else:
+                        assert f.spares is not None
+                        stream, headers_seen = await f.spares.take(res)
+                        err = await tunnel.pump(stream, res.pod_port, reader, writer, f.counters,
+                                                headers_seen=headers_seen)
+                except TunnelClosed:
+                    continue           # the session ended before this connection's streams opened: again
                 except HttpStatusError as e:
                     if e.status == 404 and f.resolved is res:
                         f.kick.set()       # the pod is gone: wait for the next one, then try again
@@ -350,7 +435,6 @@ class ForwardManager:
                 except EcotuiError as e:
                     err = e.message
                     break
-                err = await tunnel.pump(stream, res.pod_port, reader, writer, f.counters, headers_seen=headers_seen)
                 if err and "not found" in err.lower() and "no forward found" not in err.lower():
                     f.kick.set()
                 break
