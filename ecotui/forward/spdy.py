@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import EcotuiError
-from ..kube.channels import ChannelStream, StreamClosed
+from ..kube.channels import ChannelStream
 from ..textsafe import one_line
 from .tunnel import CHUNK, Counters
+from .wsraw import RawWebSocket
 
 TUNNEL_PROTOCOL = "SPDY/3.1+portforward.k8s.io"
 
@@ -86,7 +87,6 @@ class SpdyTunnel:
     """One SPDY session over one WebSocket to a pod's portforward endpoint."""
 
     def __init__(self, stream: ChannelStream, pod: str) -> None:
-        self.ws = stream.ws
         self._stream = stream
         self.pod = pod
         self._ids = itertools.count(1, 2)       # client streams are odd
@@ -99,17 +99,20 @@ class SpdyTunnel:
         self._errors: dict[int, _Pair] = {}    # error stream id → pair
         self.closed = False
         self.why = ""
-        self._reader = asyncio.ensure_future(self._read())
+        # the SPDY byte stream as it arrives: an incomplete header or control frame, the data frame whose
+        # payload is arriving (stream, bytes to come, flags) and its pieces so far
+        self._head = b""
+        self._sid = self._left = self._flags = 0
+        self._parts: list[memoryview] = []
+        self._resuming: asyncio.Task[None] | None = None
+        self._raw = RawWebSocket.take_over(stream.ws, self._feed, self._end_all)
 
     @property
     def active(self) -> int:
         return len(self._data)
 
     async def close(self) -> None:
-        self.closed = True
-        self._reader.cancel()
-        await asyncio.gather(self._reader, return_exceptions=True)
-        await self._stream.close()
+        self._raw.close()
         self._end_all("the port-forward session was closed")
 
     def _end_all(self, why: str) -> None:
@@ -122,7 +125,8 @@ class SpdyTunnel:
 
     async def _send(self, frame: bytes) -> None:
         try:
-            await self.ws.send(frame)
+            self._raw.send(frame)
+            await self._raw.drain()
         except Exception as e:  # noqa: BLE001 - any failure to write ends the session
             self._end_all(f"the port-forward session was lost ({type(e).__name__})")
             raise TunnelClosed(self.why) from None
@@ -205,50 +209,67 @@ class SpdyTunnel:
 
     # ---- reading the session ----
 
-    async def _read(self) -> None:
-        pending = b""
+    def _feed(self, mv: memoryview) -> None:
+        """The next piece of the session's byte stream (any size, cut anywhere)."""
         try:
-            while True:
-                try:
-                    msg = await self._stream.recv_frame()
-                except StreamClosed:
-                    self._end_all("the port-forward session was closed by the server")
-                    return
-                data = pending + msg if pending else msg
-                mv = memoryview(data)
-                off, n = 0, len(data)
-                while n - off >= 8:
-                    length = int.from_bytes(data[off + 5:off + 8], "big")
-                    end = off + 8 + length
-                    if end > n:
-                        break
-                    if data[off] & 0x80:
-                        kind = int.from_bytes(data[off + 2:off + 4], "big")
-                        self._control(kind, data[off + 4], bytes(mv[off + 8:end]))
-                    else:
-                        sid = int.from_bytes(data[off:off + 4], "big") & 0x7FFFFFFF
-                        await self._on_data(sid, data[off + 4], mv[off + 8:end])
-                    off = end
-                pending = bytes(mv[off:]) if off < n else b""
-                del mv
-        except asyncio.CancelledError:
-            raise
+            self._parse(mv)
         except Exception as e:  # noqa: BLE001 - a malformed session ends cleanly, with one line
             self._end_all(f"the port-forward session failed: {one_line(str(e), 120) or type(e).__name__}")
+            self._raw.close()
 
-    async def _on_data(self, sid: int, flags: int, payload: memoryview) -> None:
+    def _parse(self, mv: memoryview) -> None:
+        if self._head:
+            mv = memoryview(self._head + mv)
+            self._head = b""
+        off, n = 0, len(mv)
+        while off < n:
+            if self._left:
+                take = min(self._left, n - off)
+                self._left -= take
+                piece = mv[off:off + take]
+                off += take
+                if self._left:                 # more of this frame comes later: keep the piece
+                    self._parts.append(piece)
+                    continue
+                if self._parts:                # one write per frame
+                    self._parts.append(piece)
+                    piece = memoryview(b"".join(self._parts))
+                    self._parts.clear()
+                self._on_data(self._sid, self._flags, piece)
+                continue
+            if n - off < 8:
+                self._head = bytes(mv[off:])
+                return
+            length = int.from_bytes(mv[off + 5:off + 8], "big")
+            if mv[off] & 0x80:
+                end = off + 8 + length
+                if end > n:
+                    self._head = bytes(mv[off:])
+                    return
+                self._control(int.from_bytes(mv[off + 2:off + 4], "big"), mv[off + 4], bytes(mv[off + 8:end]))
+                off = end
+                continue
+            self._sid = int.from_bytes(mv[off:off + 4], "big") & 0x7FFFFFFF
+            self._flags = mv[off + 4]
+            off += 8
+            self._left = length
+            if not length:
+                self._on_data(self._sid, self._flags, mv[off:off])
+
+    def _on_data(self, sid: int, flags: int, payload: memoryview) -> None:
         pair = self._data.get(sid)
         if pair is not None:
             if payload:
                 w = pair.writer
-                w.write(payload)
+                try:
+                    w.write(payload)
+                except (ConnectionError, OSError, RuntimeError):
+                    pair.done.set()
                 pair.counters.bytes_in += len(payload)
                 pair.counters.ticks += 1
-                if w.transport.get_write_buffer_size() > 1 << 20:
-                    try:
-                        await w.drain()   # a slow local reader holds the session (no SPDY flow control)
-                    except (ConnectionError, OSError):
-                        pair.done.set()
+                if w.transport.get_write_buffer_size() > 1 << 20 and self._resuming is None:
+                    self._raw.pause_reading()   # a slow local reader holds the session (no SPDY flow control)
+                    self._resuming = asyncio.ensure_future(self._resume_after(pair))
             if flags & FLAG_FIN:
                 pair.done.set()
             return
@@ -261,6 +282,15 @@ class SpdyTunnel:
                 if pair.error:
                     pair.done.set()
 
+    async def _resume_after(self, pair: _Pair) -> None:
+        try:
+            await pair.writer.drain()
+        except (ConnectionError, OSError):
+            pair.done.set()
+        finally:
+            self._resuming = None
+            self._raw.resume_reading()
+
     def _control(self, kind: int, flags: int, payload: bytes) -> None:
         if kind in (SYN_REPLY, HEADERS):
             self._zin.decompress(payload[4:])
@@ -271,16 +301,10 @@ class SpdyTunnel:
                 pair.why = pair.why or "the pod reset the stream"
                 pair.done.set()
                 pair.error_done.set()
-        elif kind == PING:
-            asyncio.ensure_future(self._pong(payload))
+        elif kind == PING and not self._raw.closed:
+            self._raw.send(control_frame(PING, 0, payload))
         elif kind == GOAWAY:
             self.closed = True
             self.why = "the server ended the port-forward session (GOAWAY)"
         elif kind == SYN_STREAM:   # the server does not open streams in port-forward
             self._zin.decompress(payload[10:])
-
-    async def _pong(self, payload: bytes) -> None:
-        try:
-            await self._send(control_frame(PING, 0, payload))
-        except TunnelClosed:
-            pass
