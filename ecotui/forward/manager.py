@@ -167,6 +167,12 @@ class ForwardManager:
             self._shutdown(f)
             self._version += 1
 
+    def transport(self, id: str) -> str:
+        """How a forward reaches its pod: "spdy" (kubectl's SPDY session tunnelled through one WebSocket),
+        "v4" (a v4.channel.k8s.io WebSocket per connection) or "" (not decided yet)."""
+        f = self._fwds.get(id)
+        return f.mode if f is not None else ""
+
     def views(self) -> list[ForwardView]:
         return [self._view(f) for f in self._fwds.values()]
 

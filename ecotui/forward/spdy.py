@@ -106,6 +106,7 @@ class SpdyTunnel:
         self._parts: list[memoryview] = []
         self._resuming: asyncio.Task[None] | None = None
         self._raw = RawWebSocket.take_over(stream.ws, self._feed, self._end_all)
+        self._raw.replay()
 
     @property
     def active(self) -> int:

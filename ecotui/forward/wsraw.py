@@ -46,6 +46,8 @@ class RawWebSocket(asyncio.Protocol):
         self._left = 0            # payload bytes of the current data frame still to come
         self._closed = False
         self._can_write: asyncio.Future[None] | None = None
+        self._early: list[bytes] = []
+        self._early_raw = b""
         transport.set_protocol(self)
 
     @classmethod
@@ -55,7 +57,23 @@ class RawWebSocket(asyncio.Protocol):
         task = getattr(ws, "keepalive_task", None)
         if task is not None:
             task.cancel()
-        return cls(ws.transport, on_bytes, on_close)
+        raw = cls(ws.transport, on_bytes, on_close)
+        # what websockets already read past the handshake (sent with the 101, or before this call): messages
+        # it queued, then bytes it had not parsed yet — handed on by replay(), once the caller is ready
+        queued = getattr(getattr(getattr(ws, "recv_messages", None), "frames", None), "queue", ())
+        raw._early = [bytes(f.data) for f in queued if getattr(f, "data", None)]
+        buffered = getattr(getattr(getattr(ws, "protocol", None), "reader", None), "buffer", b"")
+        raw._early_raw = bytes(buffered)
+        return raw
+
+    def replay(self) -> None:
+        """Hand on what arrived before the take-over (see take_over)."""
+        early, self._early = self._early, []
+        for data in early:
+            self._on_bytes(memoryview(data))
+        rest, self._early_raw = self._early_raw, b""
+        if rest:
+            self.data_received(rest)
 
     @property
     def closed(self) -> bool:

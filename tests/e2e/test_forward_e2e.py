@@ -58,6 +58,7 @@ async def test_service_forward_health_json_and_50_concurrent_requests(testbed):
         view = await fm.wait_ready(fid, 15)
         assert view.state is ForwardState.ACTIVE and view.local.startswith("127.0.0.1:")
         assert view.pod and view.pod.startswith(f"{NS}/user-service-") and view.pod_port == 8080  # targetPort http
+        assert fm.transport(fid) == "spdy"      # kubectl's transport: one SPDY session through one WebSocket
         async with httpx.AsyncClient(trust_env=False) as http:
             r = await health(http, view.url)
             assert r.status_code == 200 and r.json()["status"] == "UP"

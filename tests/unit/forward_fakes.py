@@ -198,6 +198,8 @@ class FakeKube:
     def __init__(self, streams: FakeStreams) -> None:
         self.streams = streams
         self.client = streams.client()
+        self.spdy: Any = None            # a spdy_fake.FakeSpdy: then the SPDY tunnel is offered
+        self.spdy_client: KubeClient | None = None
         self.pods: dict[str, dict] = {}
         self.backends: dict[str, tuple[str, int]] = {}
         self.rv = 10
@@ -212,6 +214,8 @@ class FakeKube:
         p = fake_pod(name, rv=self.rv, **kw)
         self.pods[name] = p
         self.streams.pods[f"ns/{name}"] = {8080: backend}
+        if self.spdy is not None:
+            self.spdy.pods[name] = {8080: backend}
         return p
 
     def _event(self, kind: str, p: dict) -> None:
@@ -225,6 +229,8 @@ class FakeKube:
     def delete_pod(self, name: str, *, event: bool = True) -> None:
         p = self.pods.pop(name)
         self.streams.pods.pop(f"ns/{name}", None)
+        if self.spdy is not None:
+            self.spdy.pods.pop(name, None)
         self.rv += 1
         p["metadata"]["resourceVersion"] = str(self.rv)
         if event:
@@ -270,7 +276,21 @@ class FakeKube:
                 self.watches.remove(entry)
         return ctx()
 
+    def offer_spdy(self, spdy: Any) -> None:
+        self.spdy = spdy
+        self.spdy_client = KubeClient(ClusterInfo(name="spdy", server=spdy.url),
+                                      Authenticator(UserInfo(name="tester", token=spdy.token),
+                                                    ClusterInfo(name="spdy", server=spdy.url)))
+        for name in self.pods:
+            spdy.pods[name] = self.streams.pods[f"ns/{name}"]
+
     async def open_stream(self, path: str, params: Any, protocols: Any, *, open_timeout: float = 10.0) -> Any:
+        if "SPDY/3.1+portforward.k8s.io" in protocols and self.spdy_client is not None:
+            from ecotui.kube.client import HttpStatusError
+            name = path.split("/")[6]
+            if name not in self.pods:
+                raise HttpStatusError(f'pods "{name}" not found', status=404)
+            return await self.spdy_client.open_stream(path, params, protocols, open_timeout=open_timeout)
         return await self.client.open_stream(path, params, protocols, open_timeout=open_timeout)
 
 
