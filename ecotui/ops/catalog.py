@@ -17,7 +17,14 @@ LABELS: dict[str, str] = {
     "cordon": "cordon", "uncordon": "uncordon", "drain": "drain", "rollout_status": "status",
     "rollout_history": "history", "rollout_undo": "undo", "rollout_restart": "restart", "rollout_pause": "pause",
     "rollout_resume": "resume", "scale": "scale", "delete": "delete", "logs": "logs",
+    "port_forward": "forward", "shell": "shell",
 }
+# kinds whose rows open a port-forward [port_forward] or a shell [shell] (a workload → one of its ready pods)
+STREAM_KINDS: dict[str, frozenset[str]] = {
+    "port_forward": frozenset({"pods", "services", "deployments", "statefulsets"}),
+    "shell": frozenset({"pods", "deployments", "statefulsets", "daemonsets"}),
+}
+PROCESS_ACTIONS = frozenset({"shell", "run_check"})   # start a process in the cluster: read-only refuses them
 # kinds whose rows open logs ([logs]): their pods' containers
 LOG_KINDS = frozenset({"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "nodes",
                        "namespaces"})
@@ -52,6 +59,18 @@ def verbs(action: str, spec: KindSpec, namespaces: Iterable[str | None] = (None,
         else:
             out.append(Verb("patch", r, g, namespace=ns))
     return list(dict.fromkeys(out))
+
+
+def stream_actions(kind: str) -> list[str]:
+    return [a for a, kinds in STREAM_KINDS.items() if kind in kinds]
+
+
+def stream_verbs(action: str, namespace: str | None) -> list[Verb]:
+    """What the API server authorizes for a port-forward (create pods/portforward) or an exec (get and create
+    pods/exec: the WebSocket upgrade is a GET)."""
+    if action == "port_forward":
+        return [Verb("create", "pods", "", "portforward", namespace)]
+    return [Verb("create", "pods", "", "exec", namespace), Verb("get", "pods", "", "exec", namespace)]
 
 
 def eviction_verbs(namespaces: Iterable[str]) -> list[Verb]:

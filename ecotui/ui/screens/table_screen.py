@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 from ecotui.actions import MUTATING_ACTIONS, REMEDY_ACTIONS
 from ecotui.errors import EcotuiError
 from ecotui.kinds.registry import by_id
-from ecotui.ops.catalog import LABELS, LOG_KINDS, actions_for, verbs
+from ecotui.ops.catalog import LABELS, LOG_KINDS, PROCESS_ACTIONS, actions_for, stream_actions, stream_verbs, verbs
 from ecotui.ops.drain_run import DrainProgress
 from ecotui.kube.session_api import SessionAPI
 from ecotui.textsafe import one_line
@@ -262,7 +262,7 @@ class TableScreen(Screen[None]):
         """The keys of the actions the active pane's kind offers: greyed (and marked RO) when read-only,
         struck through when an access review said this user may not."""
         spec = by_id(self.active)
-        ids = [*(("logs",) if spec.id in LOG_KINDS else ()), *actions_for(spec)]
+        ids = [*(("logs",) if spec.id in LOG_KINDS else ()), *stream_actions(spec.id), *actions_for(spec)]
         t = Text(no_wrap=True, overflow="ellipsis")
         if not ids:
             return t
@@ -279,7 +279,7 @@ class TableScreen(Screen[None]):
                 t.append(keys, style=muted + Style(strike=True))
                 t.append("  ")
             else:
-                t.append(keys + "  ", style=muted if ro and a in MUTATING_ACTIONS else "")
+                t.append(keys + "  ", style=muted if ro and (a in MUTATING_ACTIONS or a in PROCESS_ACTIONS) else "")
         return t
 
     def show_action_hints(self) -> None:
@@ -304,6 +304,9 @@ class TableScreen(Screen[None]):
         denied = set()
         for a in actions_for(spec):
             if await ws.access.first_denied(verbs(a, spec, [ns])):
+                denied.add(a)
+        for a in stream_actions(spec.id):
+            if await ws.access.first_denied(stream_verbs(a, ns)):
                 denied.add(a)
         self.denied[key] = frozenset(denied)
         if denied and self.ws is ws and self.active == kind:
