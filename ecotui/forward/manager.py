@@ -3,17 +3,19 @@ self-healing.
 
 A forward's life (one supervisor task per run):
   start(): bind the local socket now (a port in use is a ForwardError at once) → STARTING
-  → resolve (kubectl's rules, `resolve.py`) → probe: one WebSocket to the pod port, its port headers checked and
-    ~0.2 s to hear an error ("no forward found for port 9999 …") → ACTIVE (the probe stays open as the spare)
+  → resolve (kubectl's rules, `resolve.py`) → probe: a stream to the pod port, ~0.2 s to hear an error ("no
+    forward found for port 9999 …") → ACTIVE
   → watch the pod in use (fieldSelector metadata.name=POD, from the resourceVersion it was read at)
   → DELETED / being deleted / not Running / ready → not ready, or a connection whose handshake says the pod is
     "not found" → RECONNECTING → resolve again (retried with backoff, never giving up) → ACTIVE (reconnects += 1
     when the pod changed). A pod target whose pod is deleted → FAILED. A first resolution or probe that fails →
     FAILED with the reason (the listener is closed; restart() re-listens on the same port).
 
-Connections: one `v4.channel.k8s.io` WebSocket per accepted TCP connection (`tunnel.pump`). A connection
-accepted while STARTING/RECONNECTING waits (up to WAIT_FOR_POD seconds) for the pod instead of failing.
-Streams are opened ahead by an adaptive pool (`spares.py`) so a new connection does not wait for a handshake.
+Connections (`links.py`): kubectl's transport first — one SPDY session tunnelled through one WebSocket
+per forward and pod (`spdy.py`), a stream pair per accepted TCP connection; when the API server does not offer
+the tunnel, one `v4.channel.k8s.io` WebSocket per connection (`tunnel.pump`), pre-opened by an adaptive pool
+(`spares.py`). A connection accepted while STARTING/RECONNECTING waits (up to WAIT_FOR_POD seconds) for the pod
+instead of failing. `transport(id)` says which one a forward uses.
 """
 from __future__ import annotations
 
@@ -23,18 +25,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import msgspec
-
-from ..errors import ConnectError, EcotuiError
-from ..kube.channels import ChannelStream, StreamClosed
+from ..errors import EcotuiError
+from ..kube.channels import ChannelStream
 from ..kube.client import HttpStatusError
 from ..textsafe import one_line
 from . import tunnel
 from .model import ForwardSpec, ForwardState, ForwardView
-from .podwatch import PodGone, get_pod, watch_pod
-from .resolve import ForwardError, Resolved, object_path, resolve
+from .links import open_tunnel, open_v4, probe_v4
+from .podwatch import watch_or_kick
+from .resolve import ForwardError, Resolved, resolve
 from .spares import SparePool
-from .spdy import TUNNEL_PROTOCOL, SpdyTunnel, TunnelClosed
+from .spdy import SpdyTunnel, TunnelClosed
 
 PROBE_WAIT = 0.2
 WAIT_FOR_POD = 10.0
@@ -272,7 +273,7 @@ class ForwardManager:
             f.resolved, f.error = res, ""
             f.kick.clear()
             self._set(f, ForwardState.ACTIVE)
-            why = await self._watch(f, res, movable)
+            why = await watch_or_kick(self.api, res, movable, f.kick)
             if not movable:
                 self._fail(f, f"pod {res.namespace}/{res.pod} {why}")
                 return
@@ -284,7 +285,7 @@ class ForwardManager:
     async def _resolve_and_probe(self, f: _Fwd) -> Resolved:
         res = await resolve(self.api, f.spec.target, f.spec.port)
         if f.mode != "v4":
-            t = await self._open_tunnel(res)
+            t = await open_tunnel(self.api, res)
             if t is not None:
                 f.mode = "spdy"
                 why = await t.probe(res.pod_port, PROBE_WAIT)
@@ -295,68 +296,29 @@ class ForwardManager:
                 f.tunnel = t
                 return res
             f.mode = "v4"
-        stream: ChannelStream | None = await self._open(res)
-        assert stream is not None
+        stream = await open_v4(self.api, res)
         try:
-            seen = [False, False]
-            while not all(seen):
-                frame = await asyncio.wait_for(stream.recv_frame(), 10)
-                if not frame or frame[0] > 1:
-                    continue
-                if len(frame) != 3 or frame[1] | (frame[2] << 8) != res.pod_port:
-                    raise ForwardError(f"pod {res.pod}: unexpected port-forward header on channel {frame[0]}")
-                seen[frame[0]] = True
-            try:
-                frame = await asyncio.wait_for(stream.recv_frame(), PROBE_WAIT)
-            except TimeoutError:
-                if f.spares is not None:
-                    f.spares.keep(res, stream)
-                stream = None
-                return res
-            if frame[:1] == b"\x01" and len(frame) > 1:
-                raise ForwardError(one_line(bytes(frame[1:]).decode("utf-8", "replace"), 300))
-            return res   # the pod spoke first (or closed): fine, but this stream cannot be handed on
-        except TimeoutError:
-            raise ForwardError(f"pod {res.pod}: no answer on the port-forward stream") from None
-        except StreamClosed:
-            raise ForwardError(f"pod {res.pod}: the port-forward stream closed at once") from None
-        finally:
-            if stream is not None:
-                await stream.close()
-
-    async def _open(self, res: Resolved) -> ChannelStream:
-        path = object_path("pod", res.namespace, res.pod) + "/portforward"
-        stream: ChannelStream = await self.api.open_stream(path, [("ports", str(res.pod_port))],
-                                                           list(tunnel.PORTFORWARD_PROTOCOLS))
-        return stream
+            keep = await probe_v4(stream, res, PROBE_WAIT)
+        except BaseException:
+            await stream.close()
+            raise
+        if keep and f.spares is not None:
+            f.spares.keep(res, stream)   # the probe's stream, headers read, is the first spare
+        else:
+            await stream.close()
+        return res
 
     # ---- the SPDY tunnel (kubectl's transport) ----
 
-    async def _open_tunnel(self, res: Resolved) -> SpdyTunnel | None:
-        """A SPDY session to the pod, or None when the API server does not offer the tunnel (then every
-        connection gets its own v4 WebSocket)."""
-        path = object_path("pod", res.namespace, res.pod) + "/portforward"
-        try:
-            stream: ChannelStream = await self.api.open_stream(path, [], [TUNNEL_PROTOCOL])
-        except HttpStatusError as e:
-            if e.status in (400, 426):
-                return None
-            raise
-        except ConnectError as e:
-            if "WebSocket upgrade" in e.message:
-                return None
-            raise
-        if stream.protocol != TUNNEL_PROTOCOL:
-            await stream.close()
-            return None
-        return SpdyTunnel(stream, res.pod)
+    async def _open(self, res: Resolved) -> ChannelStream:
+        return await open_v4(self.api, res)
 
     async def _tunnel_for(self, f: _Fwd, res: Resolved) -> SpdyTunnel | None:
         t = f.tunnel
         if t is not None and not t.closed and t.pod == res.pod:
             return t
         if f.opening is None or f.opening.done():   # one opening at a time, shared by the connections waiting
-            f.opening = asyncio.ensure_future(self._open_tunnel(res))
+            f.opening = asyncio.ensure_future(open_tunnel(self.api, res))
             f.opening.add_done_callback(_quiet)
         new = await asyncio.shield(f.opening)
         if new is None:
@@ -380,28 +342,6 @@ class ForwardManager:
         task = asyncio.ensure_future(retiring())
         self._bg.add(task)
         task.add_done_callback(self._bg.discard)
-
-    # ---- watching the pod in use ----
-
-    async def _watch(self, f: _Fwd, res: Resolved, movable: bool) -> str:
-        """Returns why the pod is no longer good (a pod target: only when it is deleted)."""
-        watch = asyncio.ensure_future(watch_pod(self.api, res, movable))
-        kick = asyncio.ensure_future(f.kick.wait())
-        try:
-            await asyncio.wait({watch, kick}, return_when=asyncio.FIRST_COMPLETED)
-            if watch.done():
-                return watch.result()
-            if movable:
-                return "could not be reached (not found)"
-            try:
-                await get_pod(self.api, res)
-            except PodGone:
-                return "was deleted"
-            return await watch
-        finally:
-            for t in (watch, kick):
-                t.cancel()
-            await asyncio.gather(watch, kick, return_exceptions=True)
 
     # ---- connections ----
 

@@ -95,3 +95,25 @@ async def watch_pod(api: Any, res: Resolved, movable: bool) -> str:
             if why:
                 return why
             was_ready = was_ready or is_ready(pod)
+
+
+async def watch_or_kick(api: Any, res: Resolved, movable: bool, kick: asyncio.Event) -> str:
+    """`watch_pod`, or sooner when a connection found the pod gone (`kick`): why to leave the pod (a pod target:
+    only once it is really deleted)."""
+    watch = asyncio.ensure_future(watch_pod(api, res, movable))
+    kicked = asyncio.ensure_future(kick.wait())
+    try:
+        await asyncio.wait({watch, kicked}, return_when=asyncio.FIRST_COMPLETED)
+        if watch.done():
+            return watch.result()
+        if movable:
+            return "could not be reached (not found)"
+        try:
+            await get_pod(api, res)
+        except PodGone:
+            return "was deleted"
+        return await watch
+    finally:
+        for t in (watch, kicked):
+            t.cancel()
+        await asyncio.gather(watch, kicked, return_exceptions=True)
