@@ -30,6 +30,7 @@ from .tunnel import CHUNK, Counters
 from .wsraw import RawWebSocket
 
 TUNNEL_PROTOCOL = "SPDY/3.1+portforward.k8s.io"
+PING_EVERY = 30.0
 
 _WORDS = ("options head post put delete trace accept accept-charset accept-encoding accept-language accept-ranges "
           "age allow authorization cache-control connection content-base content-encoding content-language "
@@ -105,6 +106,7 @@ class SpdyTunnel:
         self._sid = self._left = self._flags = 0
         self._parts: list[memoryview] = []
         self._resuming: asyncio.Task[None] | None = None
+        self._pinger = asyncio.ensure_future(self._keepalive())
         self._raw = RawWebSocket.take_over(stream.ws, self._feed, self._end_all)
         self._raw.replay()
 
@@ -112,12 +114,24 @@ class SpdyTunnel:
     def active(self) -> int:
         return len(self._data)
 
+    async def _keepalive(self) -> None:
+        """A PING every PING_EVERY seconds, like kubectl: idle sessions survive proxies and load balancers that
+        cut quiet connections (an EKS endpoint's NLB after 350 s)."""
+        ids = itertools.count(1, 2)
+        while not self.closed:
+            await asyncio.sleep(PING_EVERY)
+            if not self.closed:
+                self._raw.send(control_frame(PING, 0, next(ids).to_bytes(4, "big")))
+
     async def close(self) -> None:
+        self._pinger.cancel()
         self._raw.close()
         self._end_all("the port-forward session was closed")
 
     def _end_all(self, why: str) -> None:
         self.closed = True
+        if not self._pinger.done():
+            self._pinger.cancel()
         self.why = self.why or why
         for p in list(self._data.values()):
             p.why = p.why or why
@@ -302,8 +316,8 @@ class SpdyTunnel:
                 pair.why = pair.why or "the pod reset the stream"
                 pair.done.set()
                 pair.error_done.set()
-        elif kind == PING and not self._raw.closed:
-            self._raw.send(control_frame(PING, 0, payload))
+        elif kind == PING and not self._raw.closed and int.from_bytes(payload[:4], "big") % 2 == 0:
+            self._raw.send(control_frame(PING, 0, payload))   # the server's (even ids); ours come back odd
         elif kind == GOAWAY:
             self.closed = True
             self.why = "the server ended the port-forward session (GOAWAY)"

@@ -101,7 +101,7 @@ class _Session:
 
     async def run(self) -> None:
         if self.fake.ping_first:
-            self.send(control_frame(PING, 0, (7).to_bytes(4, "big")))
+            self.send(control_frame(PING, 0, (8).to_bytes(4, "big")))
         try:
             while True:
                 b0, b1 = await self.reader.readexactly(2)

@@ -108,7 +108,7 @@ async def test_error_text_ping_and_session_loss(spdy):
     why = await t.probe(9999, 2)
     assert why == "error forwarding port 9999 to pod web-a, uid : no forward found for port 9999"
     assert await t.probe(8080, 0.1) == ""
-    assert fake.pongs == [(7).to_bytes(4, "big")]   # the server's ping answered
+    assert fake.pongs == [(8).to_bytes(4, "big")]   # the server's ping answered
     _, result = await through(t, 9999, b"x", Counters(), half_close=True)
     assert "no forward found for port 9999" in result
     await fake.goaway_all()
@@ -171,3 +171,13 @@ async def test_manager_spdy_port_error_and_v4_fallback(env):
 async def _until(pred):
     while not pred():
         await asyncio.sleep(0.02)
+
+
+async def test_keepalive_pings_on_an_idle_session(spdy, monkeypatch):
+    import ecotui.forward.spdy as spdy_mod
+    monkeypatch.setattr(spdy_mod, "PING_EVERY", 0.05)
+    fake, client = spdy
+    t = await tunnel(client)
+    await asyncio.sleep(0.3)
+    assert len(fake.pongs) >= 2 and all(int.from_bytes(p, "big") % 2 == 1 for p in fake.pongs)  # client ids: odd
+    await t.close()
