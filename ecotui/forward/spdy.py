@@ -276,6 +276,9 @@ class SpdyTunnel:
         if pair is not None:
             if payload:
                 w = pair.writer
+                if w.is_closing():     # the local client went away: drop the rest (no warnings per write)
+                    pair.done.set()
+                    return
                 try:
                     w.write(payload)
                 except (ConnectionError, OSError, RuntimeError):

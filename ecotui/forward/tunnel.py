@@ -105,6 +105,8 @@ async def pump(stream: ChannelStream, port: int, reader: asyncio.StreamReader, w
             if ch == 0 and seen[0]:
                 n = len(frame) - 1
                 if n:
+                    if writer.is_closing():
+                        return ""
                     write(memoryview(frame)[1:])
                     counters.bytes_in += n
                     counters.ticks += 1
