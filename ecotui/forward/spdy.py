@@ -84,6 +84,64 @@ class _Pair:
     why: str = ""
 
 
+class _LocalUp(asyncio.Protocol):
+    """Takes a local connection's transport over: every chunk it reads becomes a SPDY data frame at once, its
+    end a FIN (half-close, like kubectl). Write flow control is handed on to the StreamWriter's own protocol (so
+    `writer.drain()` keeps working); reading pauses while the session's WebSocket has over 1 MiB unsent."""
+
+    def __init__(self, tunnel: SpdyTunnel, data_id: int, counters: Counters, transport: Any) -> None:
+        self._tunnel, self._id, self._counters, self._transport = tunnel, data_id, counters, transport
+        self._old = transport.get_protocol()
+        self._resuming: asyncio.Task[None] | None = None
+        self._eof = False
+        transport.set_protocol(self)
+
+    def data_received(self, data: bytes) -> None:
+        t = self._tunnel
+        if t.closed or self._eof:
+            return
+        t._raw.send(data_frame(self._id, 0, data))
+        self._counters.bytes_out += len(data)
+        self._counters.ticks += 1
+        raw_transport = t._raw.transport
+        if raw_transport.get_write_buffer_size() > 1 << 20 and self._resuming is None:
+            self._transport.pause_reading()
+            self._resuming = asyncio.ensure_future(self._resume())
+
+    async def _resume(self) -> None:
+        try:
+            await self._tunnel._raw.drain()
+        except Exception:  # noqa: BLE001 - the session ended: _end_all wakes the connection
+            pass
+        finally:
+            self._resuming = None
+            if not self._transport.is_closing():
+                self._transport.resume_reading()
+
+    def eof_received(self) -> bool:
+        if not self._eof and not self._tunnel.closed:
+            self._eof = True
+            self._tunnel._raw.send(data_frame(self._id, FLAG_FIN, b""))
+        return True   # keep the transport open: the pod's answer is still to come
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        pair = self._tunnel._data.get(self._id)
+        if pair is not None:
+            pair.done.set()
+        self._old.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._old.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._old.resume_writing()
+
+    def release(self) -> None:
+        if self._resuming is not None:
+            self._resuming.cancel()
+
+
 class SpdyTunnel:
     """One SPDY session over one WebSocket to a pod's portforward endpoint."""
 
@@ -194,29 +252,23 @@ class SpdyTunnel:
         """Relay one local connection over a new stream pair until the pod ends it; "" or the error line."""
         pair = _Pair(writer, counters)
         err_id, data_id = await self._open_pair(port, pair)
-
-        async def up() -> None:
-            read = reader.read
-            while True:
-                data = await read(CHUNK)
-                if not data:
-                    await self._send(data_frame(data_id, FLAG_FIN, b""))   # half-close, like kubectl
-                    return
-                await self._send(data_frame(data_id, 0, data))
-                counters.bytes_out += len(data)
-                counters.ticks += 1
-
-        sender = asyncio.ensure_future(up())
-        done = asyncio.ensure_future(pair.done.wait())
+        # the local side's bytes go out from the transport's own callback (no task wake-up per read): the
+        # connection's protocol is taken over; what the StreamReader already holds goes first
+        up = _LocalUp(self, data_id, counters, writer.transport)
+        buffered = bytes(getattr(reader, "_buffer", b""))
+        if buffered:
+            up.data_received(buffered)
+        if reader.at_eof():
+            up.eof_received()
         try:
-            await asyncio.wait({sender, done}, return_when=asyncio.FIRST_COMPLETED)
-            while not done.done() and sender.done() and sender.exception() is None:
-                await asyncio.wait({done})   # local EOF passed on: wait for the pod's end
+            done = asyncio.ensure_future(pair.done.wait())
+            try:
+                await done
+            finally:
+                if not done.done():
+                    done.cancel()
         finally:
-            for t in (sender, done):
-                if not t.done():
-                    t.cancel()
-            await asyncio.gather(sender, done, return_exceptions=True)
+            up.release()
             await self._reset(err_id, data_id)
         if pair.error:
             return one_line(b"".join(pair.error).decode("utf-8", "replace"), 300)
