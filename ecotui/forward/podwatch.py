@@ -22,15 +22,15 @@ class Relist(Exception):
     pass
 
 
-async def get_pod(api: Any, res: Resolved) -> dict:
-    """The pod now; PodGone when it no longer exists."""
-    try:
-        pod = await api.get(object_path("pod", res.namespace, res.pod))
-    except HttpStatusError as e:
-        if e.status == 404:
-            raise PodGone() from None
-        raise
-    return pod if isinstance(pod, dict) else {}
+async def get_pod(api: Any, res: Resolved) -> tuple[dict, str]:
+    """The pod now and a resourceVersion to watch it from; PodGone when it no longer exists. A LIST by name, not
+    a GET: the list's resourceVersion is current, while the object's own is that of its last change — an hour-old
+    one is outside the API server's watch window and every watch from it would end at once in 410."""
+    body = await api.get(object_path("pod", res.namespace), params={"fieldSelector": f"metadata.name={res.pod}"})
+    items = body.get("items") if isinstance(body, dict) else None
+    if not items or not isinstance(items[0], dict):
+        raise PodGone()
+    return items[0], str((body.get("metadata") or {}).get("resourceVersion") or "")
 
 
 def verdict(pod: dict, movable: bool, was_ready: bool) -> str | None:
@@ -50,9 +50,10 @@ def verdict(pod: dict, movable: bool, was_ready: bool) -> str | None:
 
 async def watch_pod(api: Any, res: Resolved, movable: bool) -> str:
     """Watch the pod in use from the resourceVersion it was read at; return why to leave it ("was deleted",
-    "is being deleted", "is Pending", "is not ready"). 410 and lost watches: GET the pod and watch on."""
+    "is being deleted", "is Pending", "is not ready"). 410 and lost watches: LIST the pod by name and watch on
+    from the list's resourceVersion; repeated relists and empty watches back off (0.5 s steps, at most 3 s)."""
     path = object_path("pod", res.namespace)
-    rv, was_ready, failures = res.resource_version, res.ready, 0
+    rv, was_ready, failures, relists = res.resource_version, res.ready, 0, 0
     while True:
         try:
             if not rv:
@@ -61,6 +62,7 @@ async def watch_pod(api: Any, res: Resolved, movable: bool) -> str:
                       "allowWatchBookmarks": "true"}
             async with api.watch(path, params=params, timeout_seconds=WATCH_SECONDS) as events:
                 failures = 0
+                got_event = False
                 async for ev in events:
                     if ev.type == "ERROR":
                         raise Relist()
@@ -68,6 +70,8 @@ async def watch_pod(api: Any, res: Resolved, movable: bool) -> str:
                     if not isinstance(obj, dict):
                         continue
                     rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
+                    if not got_event:
+                        got_event, relists = True, 0
                     if ev.type == "BOOKMARK":
                         continue
                     if ev.type == "DELETED":
@@ -76,6 +80,9 @@ async def watch_pod(api: Any, res: Resolved, movable: bool) -> str:
                     if why:
                         return why
                     was_ready = was_ready or is_ready(obj)
+            if not got_event:     # ended without a single event (a proxy cutting it): never a tight loop
+                relists += 1
+                await asyncio.sleep(min(0.5 * relists, 3.0))
         except asyncio.CancelledError:
             raise
         except (Relist, HttpStatusError, EcotuiError, msgspec.DecodeError) as e:
@@ -83,14 +90,17 @@ async def watch_pod(api: Any, res: Resolved, movable: bool) -> str:
                                                                   and e.status != 410):
                 failures += 1
                 await asyncio.sleep(min(0.5 * failures, 3.0))
+            else:
+                relists += 1      # a watch that keeps ending at once never spins: the second relist in a row waits
+                if relists > 1:
+                    await asyncio.sleep(min(0.5 * relists, 3.0))
             try:
-                pod = await get_pod(api, res)
+                pod, rv = await get_pod(api, res)
             except PodGone:
                 return "was deleted"
             except EcotuiError:
                 rv = ""
                 continue
-            rv = (pod.get("metadata") or {}).get("resourceVersion", "")
             why = verdict(pod, movable, was_ready)
             if why:
                 return why
