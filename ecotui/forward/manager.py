@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ..errors import EcotuiError
 from ..kube.channels import ChannelStream
-from ..kube.client import HttpStatusError
+from ..kube.client import HttpStatusError, is_loopback
 from ..textsafe import one_line
 from . import tunnel
 from .model import ForwardSpec, ForwardState, ForwardView
@@ -101,7 +101,7 @@ class ForwardManager:
         sock = tunnel.bind(spec.address, spec.local_port)
         f = _Fwd(f"f{next(self._ids)}", spec, tunnel.local_text(sock), sock, self.clock())
         f.spares = SparePool(self._open)
-        if not tunnel.is_loopback(spec.address):
+        if not is_loopback(spec.address):
             f.warning = f"listening on {f.local}: reachable from other machines, not only this one"
         self._fwds[f.id] = f
         self._version += 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import socket
 from dataclasses import dataclass
 
@@ -34,15 +33,6 @@ class Counters:
     bytes_in: int = 0     # pod → local
     bytes_out: int = 0    # local → pod
     ticks: int = 0        # +1 per frame either way (the manager's version follows it)
-
-
-def is_loopback(address: str) -> bool:
-    if address == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(address: str, port: int) -> socket.socket:

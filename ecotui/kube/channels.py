@@ -31,7 +31,7 @@ from websockets.typing import Subprotocol
 from .. import __version__
 from ..errors import ConnectError, EcotuiError
 from ..textsafe import one_line
-from .client import _is_loopback, ssl_context
+from .client import is_loopback, ssl_context
 
 if TYPE_CHECKING:
     from .client import KubeClient
@@ -172,7 +172,7 @@ async def open_stream(client: KubeClient, path: str, params: Sequence[tuple[str,
     server = client.server
     url = ws_url(server, path, params)
     host = urlsplit(server).hostname or ""
-    proxy: Any = client.cluster.proxy_url or (None if _is_loopback(host) else True)
+    proxy: Any = client.cluster.proxy_url or (None if is_loopback(host) else True)
     creds = await client.auth.credentials()
     for attempt in (0, 1):
         headers = {"Authorization": creds.authorization} if creds.authorization else {}

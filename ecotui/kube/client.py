@@ -124,7 +124,8 @@ def _chain(e: BaseException | None):
         e = e.__cause__ or e.__context__
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost (ecotui sends no proxy env to those; forwards bind there unless told)."""
     if host == "localhost":
         return True
     try:
@@ -164,7 +165,7 @@ class KubeClient:
             base_url=self.server, verify=verify, timeout=httpx.Timeout(self.timeout), transport=self._transport,
             headers={"Accept": "application/json", "User-Agent": f"ecotui/{__version__}"},
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=10),
-            trust_env=not _is_loopback(self._host), **kw)  # like Go: no env proxy for loopback servers
+            trust_env=not is_loopback(self._host), **kw)  # like Go: no env proxy for loopback servers
 
     async def aclose(self) -> None:
         logs = [self._logs_http[1]] if self._logs_http else []

@@ -23,11 +23,11 @@ from textual.widgets.option_list import Option
 from ecotui.errors import EcotuiError
 from ecotui.forward.model import ForwardSpec, Target
 from ecotui.kinds.registry import by_id
+from ecotui.kube.client import is_loopback
 from ecotui.textsafe import inert, one_line
 from ecotui.ui.screens.forwards import ready_line, target_text
 
 KINDS = {"pods": "pod", "services": "service", "deployments": "deployment", "statefulsets": "statefulset"}
-LOOPBACK = ("localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,6 @@ def offered_ports(kind: str, obj: Any) -> list[Offer]:
             name = f"/{p['name']}" if p.get("name") else ""
             out.append(Offer(n, one_line(f"{n}{name} (container {c.get('name', '?')})", 80)))
     return out
-
-
-def is_loopback(address: str) -> bool:
-    a = address.strip().lower()
-    return a.startswith("127.") or a in LOOPBACK
 
 
 def port_free(port: int, address: str = "127.0.0.1") -> bool:

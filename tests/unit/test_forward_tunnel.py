@@ -10,7 +10,8 @@ import pytest
 import pytest_asyncio
 
 from ecotui.forward.resolve import ForwardError
-from ecotui.forward.tunnel import Counters, bind, is_loopback, local_text, pump
+from ecotui.forward.tunnel import Counters, bind, local_text, pump
+from ecotui.kube.client import is_loopback
 from forward_fakes import Backend, FakeStreams
 
 PF = "/api/v1/namespaces/ns/pods/echo/portforward"
