@@ -92,3 +92,54 @@ def cleanup(tb, ns: str, nodes: list[str]) -> None:
 def generic(pod_name: str) -> str:
     """web-a-5d8f7c-x2k9q -> web: the Deployment's name without the node's tag."""
     return re.sub(r"-[ab]$", "", pod_name.rsplit("-", 2)[0])
+
+
+def token_kubeconfig(tb, tmp_path, ns: str, sa: str) -> str:
+    """The testbed's kubeconfig with its user replaced by ServiceAccount ns/sa's 10-minute token: the file's path."""
+    token = tb.kubectl("create", "token", sa, "-n", ns, "--duration=10m").stdout.strip()
+    kc = yaml.safe_load(tb.kubeconfig.read_text())
+    ctx = kc["contexts"][0]
+    kc["users"] = [{"name": "viewer", "user": {"token": token}}]
+    ctx["context"]["user"] = "viewer"
+    kc["current-context"] = ctx["name"]
+    path = tmp_path / f"kubeconfig-{ns}"
+    path.write_text(yaml.safe_dump(kc))
+    return str(path)
+
+
+READ_ALL = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]
+
+
+class ViewerAccount:
+    """A ServiceAccount with only `rules` (default: get/list/watch everything — no pods/exec, no
+    pods/portforward, no patch): `with ViewerAccount(tb, "rbac-e2e", tmp_path) as v:` → v.user, v.kubeconfig (a
+    file whose user is the account's 10-minute token). Its namespace and cluster role are deleted on exit."""
+
+    def __init__(self, tb, prefix: str, tmp_path, rules: list[dict[str, Any]] | None = None) -> None:
+        import uuid
+        rid = uuid.uuid4().hex[:5]
+        self.tb, self.tmp_path, self.rules = tb, tmp_path, rules or READ_ALL
+        self.ns, self.sa, self.role = f"{prefix}-{rid}", "oncall-viewer", f"{prefix}-read-{rid}"
+        self.user = f"system:serviceaccount:{self.ns}:{self.sa}"
+        self.kubeconfig = ""
+
+    def __enter__(self) -> ViewerAccount:
+        tb, ns, sa, role = self.tb, self.ns, self.sa, self.role
+        tb.create_namespace(ns)
+        try:
+            apply(tb, [
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}},
+                {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
+                 "rules": self.rules},
+                {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                 "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]}])
+            self.kubeconfig = token_kubeconfig(tb, self.tmp_path, ns, sa)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.tb.kubectl("delete", "clusterrolebinding,clusterrole", self.role, check=False)
+        self.tb.kubectl("delete", "namespace", self.ns, "--wait=false", check=False)

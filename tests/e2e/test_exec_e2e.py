@@ -31,7 +31,7 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.ui.screens.checks import ChecksScreen
 from ecotui.workspace import WorkspaceFactory
 from e2e_app import make_app, wait
-from e2e_objects import apply
+from e2e_objects import ViewerAccount
 from testbed import paths
 
 pytestmark = pytest.mark.e2e
@@ -129,28 +129,9 @@ async def test_read_only_refuses_exec_with_one_line_and_sends_nothing(testbed, t
 async def test_forbidden_user_gets_one_line_for_shell_checks_and_exec(testbed, tmp_path):
     """A ServiceAccount that may read everything but not `create pods/exec`: the access review refuses [shell]
     and each check in one line, and an exec tried anyway is the API server's 403 in one line."""
-    import uuid
-
-    import yaml
-    rid = uuid.uuid4().hex[:5]
-    ns, sa, role = f"exec-e2e-{rid}", "oncall-viewer", f"exec-e2e-read-{rid}"
-    testbed.create_namespace(ns)
-    user = f"system:serviceaccount:{ns}:{sa}"
-    try:
-        apply(testbed, [
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
-             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-             "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]}])
-        token = testbed.kubectl("create", "token", sa, "-n", ns, "--duration=10m").stdout.strip()
-        kc = yaml.safe_load(testbed.kubeconfig.read_text())
-        kc["users"] = [{"name": "viewer", "user": {"token": token}}]
-        kc["contexts"][0]["context"]["user"] = "viewer"
-        kpath = tmp_path / "kubeconfig"
-        kpath.write_text(yaml.safe_dump(kc))
-        kubeconfig = load_kubeconfig(str(kpath))
+    with ViewerAccount(testbed, "exec-e2e", tmp_path) as viewer:
+        user = viewer.user
+        kubeconfig = load_kubeconfig(viewer.kubeconfig)
         r = kubeconfig.resolve(testbed.context)
         client = KubeClient(r.cluster, Authenticator(r.user, r.cluster))
         try:
@@ -171,9 +152,6 @@ async def test_forbidden_user_gets_one_line_for_shell_checks_and_exec(testbed, t
             await wait(pilot, lambda: isinstance(app.screen, ChecksScreen) and app.screen.runs >= 1, 15, "checks")
             assert [r.error for r in app.screen.results.values()] == [line, line]
         await app.workspace.stop()
-    finally:
-        testbed.kubectl("delete", "clusterrolebinding,clusterrole", role, check=False)
-        testbed.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
 # ---- the shell through the real app in a pty ---------------------------------------------------------------

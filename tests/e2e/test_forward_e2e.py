@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-import uuid
 
 import httpx
 import pytest
@@ -22,8 +21,7 @@ from ecotui.kube.client import KubeClient
 from ecotui.kube.kubeconfig import load_kubeconfig
 from ecotui.workspace import WorkspaceFactory
 from test_cli_errors_e2e import kubeconfig, make_cert
-from e2e_objects import apply
-from test_rbac_e2e import viewer_kubeconfig
+from e2e_objects import ViewerAccount
 
 pytestmark = pytest.mark.e2e
 NS = "ecotrack"
@@ -161,18 +159,9 @@ async def test_user_without_rbac_gets_one_forbidden_line(testbed, tmp_path):
 async def test_viewer_cannot_create_pods_portforward_one_line(testbed, tmp_path):
     """A user who may read pods and services but not create pods/portforward: the WebSocket upgrade itself is
     refused (403) and that is the one line."""
-    rid = uuid.uuid4().hex[:5]
-    ns, sa, role = f"fwd-e2e-{rid}", "viewer", f"fwd-e2e-read-{rid}"
-    testbed.create_namespace(ns)
-    try:
-        apply(testbed, [
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
-             "rules": [{"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]}]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-             "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]}])
-        client = client_for(viewer_kubeconfig(testbed, tmp_path, ns, sa))
+    pods_and_services = [{"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]}]
+    with ViewerAccount(testbed, "fwd-e2e", tmp_path, pods_and_services) as viewer:
+        client = client_for(viewer.kubeconfig)
         fm = ForwardManager(client, testbed.context)
         try:
             fid = fm.start(svc_spec(testbed))
@@ -189,6 +178,4 @@ async def test_viewer_cannot_create_pods_portforward_one_line(testbed, tmp_path)
         finally:
             await fm.close()
             await client.aclose()
-    finally:
-        testbed.kubectl("delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found", "--wait=false")
-        testbed.kubectl("delete", "namespace", ns, "--wait=false")
+

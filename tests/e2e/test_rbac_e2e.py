@@ -5,10 +5,8 @@ on-call users, so the "no request" proof here is the journal: refused, never req
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
-import yaml
 
 from ecotui.config import Config
 from ecotui.keymap import load_keymap
@@ -18,38 +16,16 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.ui.screens.confirm import ConfirmScreen, FormScreen
 from ecotui.workspace import WorkspaceFactory
 from e2e_app import wait
-from e2e_objects import apply
+from e2e_objects import ViewerAccount
 
 pytestmark = pytest.mark.e2e
 KEYMAP, _ = load_keymap()
 
 
-def viewer_kubeconfig(tb, tmp_path, ns: str, sa: str) -> str:
-    token = tb.kubectl("create", "token", sa, "-n", ns, "--duration=10m").stdout.strip()
-    kc = yaml.safe_load(tb.kubeconfig.read_text())
-    ctx = kc["contexts"][0]
-    kc["users"] = [{"name": "viewer", "user": {"token": token}}]
-    ctx["context"]["user"] = "viewer"
-    kc["current-context"] = ctx["name"]
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(kc))
-    return str(path)
-
-
 async def test_forbidden_actions_are_struck_out_and_refused_in_one_line(testbed, tmp_path):
-    rid = uuid.uuid4().hex[:5]
-    ns, sa, role = f"rbac-e2e-{rid}", "oncall-viewer", f"rbac-e2e-read-{rid}"
-    testbed.create_namespace(ns)
-    user = f"system:serviceaccount:{ns}:{sa}"
-    try:
-        apply(testbed, [
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
-             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-             "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]}])
-        kubeconfig = load_kubeconfig(viewer_kubeconfig(testbed, tmp_path, ns, sa))
+    with ViewerAccount(testbed, "rbac-e2e", tmp_path) as viewer:
+        user = viewer.user
+        kubeconfig = load_kubeconfig(viewer.kubeconfig)
         factory = WorkspaceFactory(kubeconfig, Config(), first_context=testbed.context, all_namespaces=True)
         app = EcotuiApp(factory.build(testbed.context), keymap=KEYMAP, journal=Journal(tmp_path / "j.jsonl"))
         async with app.run_test(size=(120, 40)) as pilot:
@@ -77,6 +53,3 @@ async def test_forbidden_actions_are_struck_out_and_refused_in_one_line(testbed,
         assert not any(n["spec"].get("unschedulable") for n in json.loads(
             testbed.kubectl("get", "nodes", "-o", "json").stdout)["items"] if not n["metadata"]["name"].startswith(
             ("drain-e2e", "remedy-e2e")))
-    finally:
-        testbed.kubectl("delete", "clusterrolebinding,clusterrole", role, check=False)
-        testbed.kubectl("delete", "namespace", ns, "--wait=false", check=False)
