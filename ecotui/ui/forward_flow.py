@@ -24,6 +24,7 @@ from ecotui.errors import EcotuiError
 from ecotui.forward.model import ForwardSpec, Target
 from ecotui.kinds.registry import by_id
 from ecotui.kube.client import is_loopback
+from ecotui.ops.outcome import Target as JournalTarget
 from ecotui.textsafe import inert, one_line
 from ecotui.ui.screens.forwards import ready_line, target_text
 
@@ -286,14 +287,34 @@ async def _open(app: Any, kind: str, target: Target) -> None:
     await app.push_screen(dialog, done)
 
 
+_JOURNAL_KIND = {"pod": "pods", "service": "services", "deployment": "deployments", "statefulset": "statefulsets"}
+
+
+async def _journal(app: Any, event: str, spec: ForwardSpec, **extra: Any) -> None:
+    """Port-forwards change nothing in the cluster, but an on-call engineer's journal says what was opened."""
+    ws = app.workspace
+    try:
+        user = await ws.access.user()
+    except Exception:  # noqa: BLE001 - the journal line is written without a user rather than not at all
+        user = ""
+    t = spec.target
+    app.journal.append(event, "port_forward", context=spec.context, namespace=t.namespace, user=user,
+                       targets=[JournalTarget(_JOURNAL_KIND.get(t.kind, t.kind), t.name, t.namespace)],
+                       params={"port": spec.port, "local_port": spec.local_port, "address": spec.address}, **extra)
+
+
 async def _ready(app: Any, mgr: Any, fid: str, spec: ForwardSpec) -> None:
+    await _journal(app, "requested", spec)
     try:
         view = await mgr.wait_ready(fid, 10.0)
     except EcotuiError as exc:
+        await _journal(app, "failed", spec, reason=exc.message)
         app.say(f"port-forward {target_text(spec)}: {exc.message}", severity="error")
         return
     except Exception as exc:  # noqa: BLE001
+        await _journal(app, "failed", spec, reason=f"{type(exc).__name__}: {one_line(str(exc), 200)}")
         app.say(f"port-forward {target_text(spec)}: {type(exc).__name__}: {one_line(str(exc), 200)}",
                 severity="error")
         return
+    await _journal(app, "done", spec, local=view.local, pod=view.pod, warning=view.warning)
     app.say(ready_line(view), severity="warning" if view.warning else "information", timeout=6)

@@ -28,8 +28,9 @@ async def get_health(url: str) -> httpx.Response:
         return await c.get(url + "/actuator/health")
 
 
-async def test_forward_a_service_from_its_row_and_manage_it_in_the_pane(testbed):
-    app = make_app(testbed)
+async def test_forward_a_service_from_its_row_and_manage_it_in_the_pane(testbed, tmp_path):
+    from ecotui.ops.journal import Journal
+    app = make_app(testbed, journal=Journal(tmp_path / "journal.jsonl"))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.5)
         await pilot.press(key("command"))
@@ -63,6 +64,9 @@ async def test_forward_a_service_from_its_row_and_manage_it_in_the_pane(testbed)
         assert str(t.get_cell(view.id, "pod")).startswith(cur.pod.split("/")[1])
         assert str(t.get_cell(view.id, "target")) == "ecotrack/svc/user-service:80"
         assert str(t.get_cell(view.id, "local")) == view.local
+        done = [e for e in app.journal.read() if e["action"] == "port_forward"]
+        assert [e["event"] for e in done] == ["requested", "done"], done       # journalled like every action
+        assert done[1]["targets"] == ["services/ecotrack/user-service"] and done[1]["local"] == view.local, done[1]
         assert t.get_cell(view.id, "state").style == app.cell_styles["ok"]
         await wait(pilot, lambda: int(str(t.get_cell(view.id, "conns")).split("/")[1]) >= 1, 5,
                    "the GET counted as a connection (open/total)")
