@@ -7,7 +7,9 @@ and on the help screen), a description and a group. Groups say where a binding l
 * ``table``  – bound on the resource tables (pods, nodes, events);
 * ``describe`` – bound on the describe/detail view;
 * ``dialog`` – bound on the confirmation dialogs;
-* ``logs`` – bound on the log viewer (it also uses the table's cursor ids to move its cursor line).
+* ``logs`` – bound on the log viewer (it also uses the table's cursor ids to move its cursor line);
+* ``incident`` – bound on the incident view (key 9: clock, timeline, status updates; it also uses the table's
+  cursor ids).
 
 Two actions clash when they share a key and are in the same group, or one of them is global.
 The default keys live in ``keymaps.yaml`` (repo root), not here.
@@ -24,7 +26,7 @@ class ActionSpec:
     group: str          # one of GROUPS
 
 
-GROUPS: tuple[str, ...] = ("global", "table", "describe", "dialog", "logs")
+GROUPS: tuple[str, ...] = ("global", "table", "describe", "dialog", "logs", "incident")
 
 _SPECS: tuple[ActionSpec, ...] = (
     # global
@@ -57,6 +59,16 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("health", "Health checks: /actuator/health of every service through port-forwards", "global"),
     ActionSpec("run_check", "Run the configured one-shot checks (psql SELECT 1, redis-cli ping) and show the output",
                "global"),
+    # incident mode (issue 11): start, the incident view (clock, timeline), a note from anywhere
+    ActionSpec("incident_start", "Start an incident: title, services (from the selected workload), severity, impact",
+               "global"),
+    ActionSpec("incident_timeline", "Incident view: the clock, the timeline that writes itself, status updates",
+               "global"),
+    ActionSpec("incident_note", "Add a note to the open incident's timeline", "global"),
+    # AWS / EKS (issue 12)
+    ActionSpec("clusters", "EKS clusters of the configured AWS profiles and regions: connect without kubeconfig",
+               "global"),
+    ActionSpec("eks_info", "EKS cluster: version and upgrade, node groups, add-ons, updates in progress", "global"),
     # table
     ActionSpec("open", "Open the selected row: a node's pods, a pod's description", "table"),
     ActionSpec("describe", "Describe the selected object", "table"),
@@ -96,6 +108,7 @@ _SPECS: tuple[ActionSpec, ...] = (
                "table"),
     ActionSpec("forward_remove", "Port-forwards pane: stop the selected forward and drop it from the list", "table"),
     ActionSpec("health_rerun", "Health grid: check every service again now", "table"),
+    ActionSpec("snapshot_volume", "EBS snapshot of the selected PVC / PV (confirm, progress, journal)", "table"),
     ActionSpec("top_sort_cpu", "Top: sort pods by CPU usage (highest first)", "table"),
     ActionSpec("top_sort_memory", "Top: sort pods by memory usage (highest first)", "table"),
     # describe view
@@ -126,6 +139,16 @@ _SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("logs_scroll_left", "Scroll left (long lines, wrap off)", "logs"),
     ActionSpec("logs_scroll_right", "Scroll right (long lines, wrap off)", "logs"),
     ActionSpec("copy", "Copy the cursor line (raw, whole) to the clipboard (OSC 52)", "logs"),
+    # incident view
+    ActionSpec("incident_severity", "Change the incident's severity (P0-P3, the runbook matrix shown)", "incident"),
+    ActionSpec("incident_ack", "Acknowledge the incident (meets the response-time SLA)", "incident"),
+    ActionSpec("incident_escalate", "Escalate to the next level (L1-L4) with a reason", "incident"),
+    ActionSpec("incident_resolve", "Resolve: resolution and root cause; the clock stops", "incident"),
+    ActionSpec("incident_update", "Status update: Initial / Update / Resolution filled in; edit, copy (OSC 52), save",
+               "incident"),
+    ActionSpec("incident_export", "Export the incident (evidence + post-mortem) as one markdown file", "incident"),
+    ActionSpec("incident_snapshot", "Save the affected namespaces as YAML (kubectl get all; secret values never)",
+               "incident"),
 )
 
 # actions that change the cluster (read-only mode refuses them before any request)

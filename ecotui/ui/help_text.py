@@ -11,7 +11,8 @@ from ecotui.textsafe import inert, one_line
 
 GROUP_TITLES = {"global": "Everywhere", "table": "In a table (nodes, pods, events, kind views): moves, marks, actions",
                 "describe": "In describe / help", "dialog": "In a confirmation dialog",
-                "logs": "In the log viewer (also: cursor keys, the filter key, back)"}
+                "logs": "In the log viewer (also: cursor keys, the filter key, back)",
+                "incident": "In the incident view (key 9; also: cursor keys, the filter key, back)"}
 
 FILTER_HELP = """\
 Filter (the filter key, then type; Enter keeps it, the back key clears it):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ecotui.actions import ACTIONS
+from ecotui.actions import ACTIONS, GROUPS
 from ecotui.keymap import display_key, help_rows, load_keymap, normalize_key
 from ecotui.resources import data_path
 
@@ -17,14 +17,18 @@ REQUIRED = ("quit", "help", "command", "filter", "switch_context", "switch_names
             "logs_source", "logs_errors", "logs_perf", "logs_security", "logs_save", "copy",
             "logs_pause", "logs_follow", "logs_search", "logs_search_next", "logs_search_prev",
             "logs_filter_include", "logs_filter_exclude", "logs_clear_filters", "logs_wrap", "logs_timestamps",
-            "logs_json")
+            "logs_json",
+            # incident mode (issue 11) and AWS/EKS (issue 12)
+            "incident_start", "incident_severity", "incident_ack", "incident_escalate", "incident_note",
+            "incident_resolve", "incident_timeline", "incident_update", "incident_export", "incident_snapshot",
+            "clusters", "eks_info", "snapshot_volume")
 
 
 def test_registry_has_required_actions_with_descriptions():
     for aid in REQUIRED:
         assert aid in ACTIONS
     for aid, spec in ACTIONS.items():
-        assert spec.id == aid and spec.description and spec.group in ("global", "table", "describe", "dialog", "logs")
+        assert spec.id == aid and spec.description and spec.group in GROUPS
 
 
 def test_default_keymap_is_clean_and_complete():
@@ -72,12 +76,12 @@ def test_unknown_id_bad_key_and_clash_are_exactly_three_problems(tmp_path):
 
 
 def test_literal_characters_lists_and_comma_strings(tmp_path):
-    path = write(tmp_path, 'help: "?"\nfilter: [/, f]\nsort: "o,O"\nfocus_pods: 9\nrefresh: []\n')
+    path = write(tmp_path, 'help: "?"\nfilter: [/, f]\nsort: "o,Q"\nfocus_pods: 9\nincident_timeline: f9\nrefresh: []\n')
     km, problems = load_keymap(path)
     assert problems == []
     assert km.keys_for("help") == ("question_mark",)
     assert km.keys_for("filter") == ("slash", "f")
-    assert km.keys_for("sort") == ("o", "O")
+    assert km.keys_for("sort") == ("o", "Q")
     assert km.keys_for("focus_pods") == ("9",)
     assert km.keys_for("refresh") == ()              # [] unbinds
     assert "refresh" not in km.textual_keymap()
