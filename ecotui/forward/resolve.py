@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from ..errors import EcotuiError
 from ..kube.client import HttpStatusError
+from ..kube.selector import format_label_selector
 from ..textsafe import one_line
 from .model import Target
 
@@ -104,20 +105,7 @@ def rank(pod: dict) -> tuple:
 
 def label_selector(selector: dict) -> str:
     """A LabelSelector (matchLabels + matchExpressions) or a Service's plain map as a labelSelector string."""
-    if "matchLabels" in selector or "matchExpressions" in selector:
-        parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-        for e in selector.get("matchExpressions") or ():
-            key, op, values = e.get("key", ""), e.get("operator", ""), e.get("values") or []
-            if op == "In":
-                parts.append(f"{key} in ({','.join(values)})")
-            elif op == "NotIn":
-                parts.append(f"{key} notin ({','.join(values)})")
-            elif op == "Exists":
-                parts.append(key)
-            elif op == "DoesNotExist":
-                parts.append(f"!{key}")
-        return ",".join(parts)
-    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    return format_label_selector(selector)
 
 
 async def _get(api: Any, kind: str, namespace: str, name: str) -> dict:

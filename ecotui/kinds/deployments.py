@@ -12,6 +12,7 @@ from .common import (ListMeta, ObjectMeta, S, age_cell, conditions_lines, field,
                      msgspec, name_cell, ns_cell, one_line)
 from .spec import GVR, Cap, Cells, KindSpec
 from ecotui.kube.render import Cell, _shared
+from ecotui.kube.selector import format_label_selector
 
 # ---- shared by the workload kinds -------------------------------------------------------------
 
@@ -37,22 +38,8 @@ def count_cell(n: int, desired: int) -> Cell:
 
 def selector_text(sel: Any) -> str:
     """metav1.FormatLabelSelector: "a=b,c in (d,e),!f"; "<none>" for an empty/missing selector."""
-    if not isinstance(sel, Mapping):
-        return "<none>"
-    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
-    for e in sel.get("matchExpressions") or ():
-        key, op, vals = str(e.get("key", "")), str(e.get("operator", "")), [str(v) for v in e.get("values") or ()]
-        if op == "In":
-            parts.append(f"{key} in ({','.join(vals)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(vals)})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-        else:
-            parts.append(f"{key} {op} ({','.join(vals)})")
-    return inert(",".join(parts)) if parts else "<none>"
+    text = format_label_selector(sel) if isinstance(sel, Mapping) and sel else ""
+    return inert(text) if text else "<none>"
 
 
 def _port(p: Mapping[str, Any]) -> str:

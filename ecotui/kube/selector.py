@@ -180,3 +180,28 @@ def parse_filter(text: str) -> Filter:
     if _SELECTOR_HINT.search(t):
         return Filter("labels", requirements=parse_selector(t), source=text)
     return Filter("text", t.lower(), source=text)
+
+
+def format_label_selector(sel: Mapping[str, object]) -> str:
+    """metav1.FormatLabelSelector without the "<none>": a LabelSelector (matchLabels + matchExpressions) or a
+    Service's plain map as kubectl's string ("a=b,c in (d,e),!f"); "" when empty. Raw: callers make it inert."""
+    if "matchLabels" not in sel and "matchExpressions" not in sel:
+        return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
+    labels = sel.get("matchLabels") or {}
+    parts = [f"{k}={v}" for k, v in sorted(labels.items())] if isinstance(labels, Mapping) else []
+    exprs = sel.get("matchExpressions") or ()
+    for e in exprs if isinstance(exprs, (list, tuple)) else ():
+        if not isinstance(e, Mapping):
+            continue
+        key, op, vals = str(e.get("key", "")), str(e.get("operator", "")), [str(v) for v in e.get("values") or ()]
+        if op == "In":
+            parts.append(f"{key} in ({','.join(vals)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(vals)})")
+        elif op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+        else:
+            parts.append(f"{key} {op} ({','.join(vals)})")
+    return ",".join(parts)
