@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest_asyncio
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
@@ -190,3 +191,13 @@ class FakeExec:
                 else:
                     line.append(b)
                     await out(bytes([b]))   # the remote tty echoes
+
+
+@pytest_asyncio.fixture
+async def fake() -> Any:
+    """A started FakeExec, stopped after the test (import it into a test module to use it)."""
+    srv = await FakeExec().start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()

@@ -5,21 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-import pytest_asyncio
 
 from ecotui.errors import ForbiddenError, ReadOnlyError
 from ecotui.kube.client import HttpStatusError
 from ecotui.podexec.run import run_command
-from podexec_fakes import FakeExec
-
-
-@pytest_asyncio.fixture
-async def fake():
-    srv = await FakeExec().start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
+from podexec_fakes import fake  # noqa: F401 (fixture)
 
 
 async def test_stdout_and_success(fake):

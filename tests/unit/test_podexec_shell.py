@@ -14,16 +14,7 @@ import time
 import pytest_asyncio
 
 from ecotui.podexec.shell import Terminal, interactive_shell
-from podexec_fakes import FakeExec
-
-
-@pytest_asyncio.fixture
-async def fake():
-    srv = await FakeExec().start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
+from podexec_fakes import fake  # noqa: F401 (fixture)
 
 
 @pytest_asyncio.fixture
