@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from . import (configmaps, daemonsets, deployments, events, hpas, ingresses, namespaces, nodes, pdbs, pods,
-               pvcs, replicasets, secrets, services, statefulsets)
+               pvcs, pvs, replicasets, secrets, services, statefulsets)
 from .spec import GVR, KindSpec
 
 _MODULES = (
@@ -16,7 +16,7 @@ _MODULES = (
     deployments, statefulsets, daemonsets, replicasets,
     services, ingresses,
     hpas, pdbs,
-    pvcs, configmaps, secrets,
+    pvcs, pvs, configmaps, secrets,
 )
 
 REGISTRY: MappingProxyType[GVR, KindSpec] = MappingProxyType({m.SPEC.gvr: m.SPEC for m in _MODULES})
