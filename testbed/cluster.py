@@ -108,7 +108,7 @@ def _expected_pods() -> int:
 RECOVER = "python3 -m testbed down && python3 -m testbed up"
 GROUPS = [["etcd"], ["kube-apiserver"],
           ["kube-controller-manager", "kube-scheduler", "kwok", "metrics-server", "prometheus", "loki", "exporter",
-           "healthserver"],
+           "healthserver", "eksauth"],
           ["loggen"]]  # started after seeding: it attributes lines to Running pods
 NOT_READY_GRACE = 20.0  # a running component that is not ready may just be starting (e.g. a restarted API server)
 
@@ -368,7 +368,7 @@ def update_scenario() -> None:
 
 def component_names() -> list[str]:
     return ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "metrics-server",
-            "prometheus", "loki", "exporter", "healthserver", "loggen"]
+            "prometheus", "loki", "exporter", "healthserver", "eksauth", "loggen"]
 
 
 def down(quiet: bool = False) -> None:

@@ -51,7 +51,7 @@ PORTS: dict[str, tuple[int, ...]] = {
     "kube-controller-manager": (ports.CONTROLLER_MANAGER,), "kube-scheduler": (ports.SCHEDULER,),
     "kwok": (ports.KWOK,), "metrics-server": (ports.METRICS_SERVER,), "prometheus": (ports.PROMETHEUS,),
     "loki": (ports.LOKI,), "exporter": (ports.EXPORTER,),
-    "healthserver": (ports.HEALTH, *ports.HEALTH_SERVICES.values()), "loggen": (),
+    "healthserver": (ports.HEALTH, *ports.HEALTH_SERVICES.values()), "loggen": (), "eksauth": (ports.EKS_AUTH,),
 }
 
 
@@ -72,11 +72,12 @@ def components(bin_dir: Path, write: bool = True) -> list[Component]:
     if write:
         _write_configs(st, pki, kc, sched_cfg, prom_cfg)
     specs = _specs(b, st, pki, kc, sched_cfg, prom_cfg, py)
-    code = _code_hash()
     kwok_yaml = yaml.safe_dump_all(kwokcfg.kwok_config(st, pki), sort_keys=False)
     for c in specs:
         if c.argv[0] == py:          # our Python servers: their code (`python` and `python3` are the same interpreter)
-            c.fingerprint = _hash(" ".join([os.path.realpath(py), *c.argv[1:]]), code)
+            c.fingerprint = _hash(" ".join([os.path.realpath(py), *c.argv[1:]]), _code_hash(c.argv[2]))
+        elif c.name == "kube-apiserver":  # its flags and its token webhook's kubeconfig
+            c.fingerprint = _hash(" ".join(c.argv), webhook_kubeconfig_yaml())
         elif c.name == "kwok":       # its stages, logs, port-forward and exec wiring, its PATH (the fake bin)
             c.fingerprint = _hash(" ".join(c.argv), kwok_yaml, json.dumps(c.env, sort_keys=True),
                                   fakebin.fingerprint())
@@ -93,19 +94,62 @@ def _hash(*parts: str) -> str:
     return h.hexdigest()[:16]
 
 
-NOT_SERVER_CODE = {"fakesh.py"}  # run afresh by every `kubectl exec`: no server needs restarting when it changes
-
-
-def _code_hash() -> str:
-    """Of the testbed package's Python files: a running server started from other code is stale."""
+def _code_hash(module: str) -> str:
+    """Of the testbed files `python -m <module>` loads (its import closure inside the testbed package): a running
+    server started from other code is stale, and a change elsewhere in the testbed restarts nothing else."""
     root = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        if f.name in NOT_SERVER_CODE:
-            continue
+    for f in sorted(module_files(module)):
         h.update(str(f.relative_to(root)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+def _resolve(root: Path, parts: list[str]) -> list[Path]:
+    """The files of testbed module `parts` (relative to the package): a .py file, or a package's __init__.py."""
+    base = root.joinpath(*parts)
+    if base.is_dir():
+        return [base / "__init__.py"] if (base / "__init__.py").exists() else []
+    f = base.with_suffix(".py")
+    return [f] if parts and f.exists() else []
+
+
+def module_files(module: str) -> set[Path]:
+    """The testbed package's files that `python -m <module>` (e.g. testbed.loki) imports, transitively."""
+    import ast
+    root = Path(__file__).resolve().parent
+    parts = module.split(".")[1:]
+    todo = [root / "__init__.py", *_resolve(root, parts)]
+    if (root.joinpath(*parts) / "__main__.py").exists():
+        todo.append(root.joinpath(*parts) / "__main__.py")
+    seen: set[Path] = set()
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        pkg = list(f.parent.relative_to(root).parts)
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = pkg[:len(pkg) - node.level + 1] if node.level > 1 else pkg
+                elif (node.module or "").split(".")[0] == "testbed":
+                    base = []
+                else:
+                    continue
+                mod = base + ((node.module or "").split(".")[1:] if not node.level else
+                              (node.module.split(".") if node.module else []))
+                for i in range(len(mod) + 1):   # the packages on the way (their __init__ runs)
+                    todo += _resolve(root, mod[:i])
+                for alias in node.names:        # `from . import x`: x may be a module
+                    todo += _resolve(root, mod + [alias.name])
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == "testbed":
+                        names = alias.name.split(".")[1:]
+                        for i in range(len(names) + 1):
+                            todo += _resolve(root, names[:i])
+    return seen
 
 
 def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path) -> None:
@@ -122,6 +166,21 @@ def _write_configs(st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path
                   {"level": "None"}]}))
     kubelet_targets(st).write_text(_kubelet_targets_json())
     prom_cfg.write_text(prometheus_yaml(st, pki))
+    webhook_kubeconfig(st).write_text(webhook_kubeconfig_yaml())
+
+
+def webhook_kubeconfig(st: Path) -> Path:
+    return st / "eks-webhook.kubeconfig"
+
+
+def webhook_kubeconfig_yaml() -> str:
+    """The API server's token webhook (testbed/eksauth.py): plain http on loopback, no client credentials."""
+    return yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "eksauth",
+        "clusters": [{"name": "eksauth", "cluster": {"server": f"http://{H}:{ports.EKS_AUTH}/authenticate"}}],
+        "users": [{"name": "kube-apiserver", "user": {}}],
+        "contexts": [{"name": "eksauth", "context": {"cluster": "eksauth", "user": "kube-apiserver"}}],
+    }, sort_keys=False)
 
 
 def prometheus_yaml(st: Path, pki: Path) -> str:
@@ -190,7 +249,9 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
             f"--kubelet-client-key={pki}/admin.key",
             "--enable-priority-and-fairness=false", "--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
             f"--audit-policy-file={st / 'audit-policy.yaml'}", f"--audit-log-path={paths.audit_log()}",
-            "--audit-log-maxsize=200", "--audit-log-maxbackup=1", "--v=1"],
+            "--audit-log-maxsize=200", "--audit-log-maxbackup=1",
+            f"--authentication-token-webhook-config-file={webhook_kubeconfig(st)}",
+            "--authentication-token-webhook-version=v1", "--authentication-token-webhook-cache-ttl=30s", "--v=1"],
             lambda: _apiserver_ready(pki), ready_timeout=90),
         Component("kube-controller-manager", [
             b("kube-controller-manager"), f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}",
@@ -229,6 +290,10 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
                                    "--state-dir", str(st)],
                   lambda: all(_responds(f"http://{H}:{port}/actuator/health")
                               for port in PORTS["healthserver"]), env=PY_ENV),
+        Component("eksauth", [py, "-m", "testbed.eksauth", "--host", H, "--port", str(ports.EKS_AUTH),
+                              "--sts", f"http://{H}:{ports.MOTO}", "--cluster", ports.EKS_CLUSTER,
+                              "--cluster", ports.EKS_CLUSTER_2],
+                  lambda: _get_ok(f"http://{H}:{ports.EKS_AUTH}/healthz"), env=PY_ENV),
         Component("loggen", [py, "-m", "testbed.loggen", "--state-dir", str(st), "--loki", f"http://{H}:{ports.LOKI}",
                              "--kubeconfig", kc], _logs_fresh, env=PY_ENV),
     ]

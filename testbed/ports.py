@@ -16,6 +16,15 @@ HEALTH = 38080  # actuator-like port-forward target of grafana (3000) and tempo 
 # server knows which service it answers for and an incident can turn exactly that one DOWN
 HEALTH_SERVICES = {"user-service": 38081, "product-service": 38082, "order-service": 38083,
                    "payment-service": 38084, "notification-service": 38085}
+MOTO = 35000      # moto in server mode (EKS, EC2, STS): the testbed's AWS (testbed/motoserver.py)
+EKS_AUTH = 35001  # our webhook token authenticator: presigned-STS tokens checked against moto (testbed/eksauth.py)
 BENCH_SINK = 38090  # bench/forward_sink.py (started by the benchmark, not by `up`): every pod's port 9000 lands here
 
 CONTEXT = "ecotui-testbed"
+
+# the "EKS" clusters moto knows (both endpoints are this testbed's API server; the second one is still CREATING)
+EKS_CLUSTER = "eks-learning-lab-dev-cluster"
+EKS_REGION = "us-east-1"
+EKS_CLUSTER_2 = "eks-learning-lab-staging-cluster"
+EKS_REGION_2 = "us-west-2"
+AWS_PROFILE = "testbed"

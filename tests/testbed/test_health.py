@@ -230,7 +230,7 @@ def test_fingerprints_follow_code_and_kwok_config(tmp_path, monkeypatch):
     assert specs["loki"].fingerprint and specs["kwok"].fingerprint and not specs["etcd"].fingerprint
     again = {c.name: c.fingerprint for c in components.components(tmp_path / "bin", write=False)}
     assert again["loki"] == specs["loki"].fingerprint          # stable while nothing changes
-    monkeypatch.setattr(components, "_code_hash", lambda: "other code")
+    monkeypatch.setattr(components, "_code_hash", lambda module: "other code")
     changed = {c.name: c.fingerprint for c in components.components(tmp_path / "bin", write=False)}
     assert changed["loki"] != specs["loki"].fingerprint and changed["kwok"] == specs["kwok"].fingerprint
     # the pid file keeps the fingerprint the process was started with
