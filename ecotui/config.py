@@ -11,6 +11,11 @@ Format::
     metrics:                                 # key-metric panels for every context (ecotui.metrics.panels):
       preset: runbook                        #   runbook | micrometer; namespace, services, service_label,
       window: 5m                             #   window, refresh_s, range_minutes, panels, services_overrides
+    incident:                                # incident mode (ecotui.incident.settings): policy (team overrides
+      policy: incident-policy.yaml           #   of the runbook's), bell, updates_file, export_dir, state_dir
+    aws:                                     # EKS discovery [clusters]: the profiles x regions searched
+      profiles: [oncall]                     #   (default: AWS_PROFILE / the default chain)
+      regions: [us-east-1, eu-west-1]        #   (default: each profile's own region)
     contexts:
       ecotui-testbed:
         namespace: ecotrack
@@ -26,6 +31,13 @@ Format::
         aws_profile: oncall            # EKS: the AWS profile, region and cluster name of this context
         aws_region: us-east-1
         eks_cluster: ecotrack-prod
+        eks:                           # EKS: make the token natively with botocore (no aws CLI): replaces the
+          cluster: ecotrack-prod       #   kubeconfig user's credentials; region/profile/role_arn optional
+          region: us-east-1
+          profile: oncall
+          role_arn: arn:aws:iam::123456789012:role/oncall
+        prometheus_aws_region: us-east-1   # the Prometheus is Amazon Managed Prometheus: requests signed with
+        prometheus_aws_profile: oncall     #   SigV4 (service aps) with this profile's credentials
         critical: false                # overrides critical_contexts for this context
         forwards:                      # port-forward presets (default: the runbook's grafana 3000, prometheus-server
           - name: grafana              #   9090, loki-query-frontend 3100, tempo-query-frontend 3200, on demand)
@@ -62,12 +74,31 @@ import yaml
 from ecotui.errors import EcotuiError
 from ecotui.forward.presets import DEFAULT_PRESETS, Preset, parse_presets, parse_service_ref
 from ecotui.health.settings import HealthSettings, parse_health
+from ecotui.incident.settings import IncidentSettings, parse_incident
 
-_TOP_KEYS = ("theme", "keymap", "readonly", "critical_contexts", "journal", "log_buffer_lines", "metrics", "contexts")
+_TOP_KEYS = ("theme", "keymap", "readonly", "critical_contexts", "journal", "log_buffer_lines", "metrics", "contexts", "aws",
+             "incident")
 _CTX_KEYS = ("namespace", "readonly", "prometheus_url", "loki_url", "aws_profile", "aws_region", "eks_cluster",
              "critical", "loki_tenant", "loki_token_file", "loki_user", "loki_password_file",
              "prometheus_token_file", "prometheus_user", "prometheus_password_file", "prometheus_headers", "metrics",
-             "forwards", "health", "checks")
+             "forwards", "health", "checks",
+             "eks", "prometheus_aws_region", "prometheus_aws_profile")
+
+
+@dataclass(frozen=True)
+class EksConfig:
+    """A context's `eks:`: the EKS cluster whose token ecotui makes natively (botocore)."""
+    cluster: str
+    region: str | None = None
+    profile: str | None = None
+    role_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class AwsConfig:
+    """The top-level `aws:`: where [clusters] looks for EKS clusters (empty = the defaults)."""
+    profiles: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +123,9 @@ class ContextConfig:
     forwards: tuple[Preset, ...] = DEFAULT_PRESETS
     health: HealthSettings = field(default_factory=HealthSettings)
     checks: tuple[Mapping[str, Any], ...] | None = None   # validated entries (None: the runbook's defaults)
+    eks: EksConfig | None = None                # native EKS token for this context
+    prometheus_aws_region: str | None = None    # Amazon Managed Prometheus: SigV4-sign requests for this region
+    prometheus_aws_profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +138,8 @@ class Config:
     log_buffer_lines: int = 100_000
     metrics: Mapping[str, Any] | None = None   # key-metrics defaults for every context (ecotui.metrics.panels)
     contexts: Mapping[str, ContextConfig] = field(default_factory=dict)
+    aws: AwsConfig = field(default_factory=AwsConfig)   # EKS discovery: profiles x regions
+    incident: IncidentSettings = field(default_factory=IncidentSettings)   # incident mode (ecotui.incident.settings)
     path: str | None = None               # the file this came from (None: defaults)
 
     def for_context(self, name: str) -> ContextConfig:
@@ -251,6 +287,57 @@ def _metrics(path: Path, where: str, raw: dict[str, Any] | None) -> dict[str, An
     return raw
 
 
+def _incident(path: Path, raw: Any) -> IncidentSettings:
+    """The `incident:` section; its team policy file is read and checked now (a bad one fails at load)."""
+    settings: IncidentSettings = _wrap(path, parse_incident, raw, "incident", path.parent)
+    if settings.policy is not None:
+        from ecotui.incident.policy import PolicyError, load_policy
+        try:
+            load_policy(settings.policy)
+        except PolicyError as exc:
+            raise _err(path, f"incident.policy: {exc.message}") from None
+    return settings
+
+
+_EKS_KEYS = ("cluster", "region", "profile", "role_arn")
+
+
+def _eks(path: Path, where: str, raw: Any) -> EksConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _err(path, f"{where} must be a mapping ({', '.join(_EKS_KEYS)})")
+    _unknown(path, f" in {where}", raw, _EKS_KEYS)
+    cluster = _opt_str(path, f"{where}.cluster", raw.get("cluster"))
+    if cluster is None:
+        raise _err(path, f"{where}.cluster is required (the EKS cluster name)")
+    role = _opt_str(path, f"{where}.role_arn", raw.get("role_arn"))
+    if role is not None and not role.startswith("arn:"):
+        raise _err(path, f"{where}.role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), got {role!r}")
+    return EksConfig(cluster=cluster, region=_opt_str(path, f"{where}.region", raw.get("region")),
+                     profile=_opt_str(path, f"{where}.profile", raw.get("profile")), role_arn=role)
+
+
+def _str_list(path: Path, where: str, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        raise _err(path, f"{where} must be a list of names")
+    return tuple(dict.fromkeys(x.strip() for x in raw))
+
+
+def _aws(path: Path, raw: Any) -> AwsConfig:
+    if raw is None:
+        return AwsConfig()
+    if not isinstance(raw, dict):
+        raise _err(path, "aws must be a mapping (profiles, regions)")
+    _unknown(path, " in aws", raw, ("profiles", "regions"))
+    return AwsConfig(profiles=_str_list(path, "aws.profiles", raw.get("profiles")),
+                     regions=_str_list(path, "aws.regions", raw.get("regions")))
+
+
 def _wrap(path: Path, parse: Any, raw: Any, where: str, *args: Any) -> Any:
     try:
         return parse(raw, where, *args)
@@ -301,6 +388,10 @@ def _parse(path: Path, data: Any) -> Config:
                            _opt_str(path, f"{where}.namespace", raw.get("namespace")) or "default"),
             health=_wrap(path, parse_health, raw.get("health"), f"{where}.health"),
             checks=_checks(path, f"{where}.checks", raw.get("checks"), "ecotrack"),
+            eks=_eks(path, f"{where}.eks", raw.get("eks")),
+            prometheus_aws_region=_opt_str(path, f"{where}.prometheus_aws_region", raw.get("prometheus_aws_region")),
+            prometheus_aws_profile=_opt_str(path, f"{where}.prometheus_aws_profile",
+                                            raw.get("prometheus_aws_profile")),
         )
     critical = _opt_str(path, "critical_contexts", data.get("critical_contexts"))
     if critical is not None:
@@ -321,6 +412,8 @@ def _parse(path: Path, data: Any) -> Config:
         log_buffer_lines=_buffer_lines(path, data.get("log_buffer_lines")),
         metrics=_metrics(path, "", _opt_map(path, "metrics", data.get("metrics"))),
         contexts=contexts,
+        aws=_aws(path, data.get("aws")),
+        incident=_incident(path, data.get("incident")),
         path=str(path),
     )
 

@@ -27,6 +27,7 @@ class Severity:
     examples: tuple[str, ...] = ()
     update_minutes: int = 30      # status-update cadence while open
     escalate_after: Mapping[str, int] = field(default_factory=dict)   # level key -> minutes unresolved
+    response_text: str = ""       # the runbook's words ("Immediate (< 15 minutes)")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Phase:
     start_minutes: int            # from the incident's start
     end_minutes: int | None       # None: until resolved
     steps: tuple[str, ...] = ()
+    after_resolve: bool = False   # the phase of a resolved incident (post-incident review)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Incident:
     current_status: str = "Investigating"
     eta: str = ""
     acked_at: float | None = None
+    acked_by: str = ""
     level: str = "L1"
     resolved_at: float | None = None
     resolution: str = ""
