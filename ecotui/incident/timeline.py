@@ -13,9 +13,10 @@ Rules (each one tested in tests/unit/incident/test_timeline.py):
   Deployment of an affected service → source "rollout"; Normal SuccessfulRescale of an HPA whose scale target is
   an affected service (`hpa_targets`, else the HPA's name `payment-service-hpa`) → source "hpa".
   An event is kept if it was last seen at or after the start. **A repeated event is one entry**: the key is the
-  event object (`event:<namespace>/<name>`, never its count), its time the first occurrence seen during the
-  incident (firstTimestamp, or — for an event that began before the start — the last-seen time when it was first
-  observed); the store keeps the first entry of a key, so count 1 → 5 stays one line.
+  event object (`event:<namespace>/<name>`, never its count) and its time the first occurrence (the incident's
+  start for an event already repeating before it) — both stable, so count 1 → 5 stays one line, which the store
+  updates in place (the text ends "(×5)"; `data["count"]`). Entry data is JSON-native (lists, not tuples): the
+  store compares an entry with its decoded copy to know whether it changed.
 * **Metrics** (`metric_entries`): a key-metric panel of an affected service changing level among ok / warn /
   crit → source "metric", kind "breach" (warn, crit) or "recovered" (back to ok). The previous level of each
   panel is read from the incident's own metric entries, so a restart does not record a breach twice; a panel
@@ -81,7 +82,7 @@ def journal_entries(records: Iterable[Mapping[str, Any]], inc: Incident) -> list
             continue
         raw_targets = rec.get("targets")
         targets = [str(x) for x in raw_targets] if isinstance(raw_targets, list) else []
-        data: dict[str, Any] = {"event": event, "action": action, "targets": tuple(targets),
+        data: dict[str, Any] = {"event": event, "action": action, "targets": targets,
                                 "user": str(rec.get("user") or ""), "namespace": rec.get("namespace")}
         if "ok" in rec:
             data["ok"] = bool(rec.get("ok"))
@@ -170,9 +171,12 @@ def event_entries(events: Iterable[Any], inc: Incident,
             text = f"hpa {oname}" + (f" → {target}" if target else "") + f": {_s(_get(ev, 'message'))}"
         else:
             continue
+        count = _count(ev)
+        if count > 1:
+            text += f" (×{count})"
         data = {"namespace": ns, "name": name, "reason": reason, "object": f"{okind}/{oname}",
-                "count": _count(ev), "service": service or ""}
-        t = first if first >= inc.started - SLACK_S else last
+                "count": count, "service": service or ""}
+        t = max(first, inc.started)
         out.append(TimelineEntry(time=t, source=source, kind=kind, text=one_line(f"{ns}: {text}", TEXT_MAX),
                                  key=f"event:{ns}/{name}", data=data))
     return out

@@ -1,4 +1,4 @@
-"""TimelineCollector with a fake API server, a real Journal in a temp dir, a mock Prometheus and the store:
+"""TimelineCollector with a fake API server, a real Journal and IncidentStore in a temp dir, a mock Prometheus:
 one pass adds the new entries and a second adds none; an API failure is `last_error`, entries kept; metric
 breaches recorded on warn/crit and on recovery."""
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
-from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,8 +14,8 @@ import pytest
 
 from ecotui.errors import ConnectError, ForbiddenError
 from ecotui.incident.collect import TimelineCollector
-from ecotui.incident.model import Incident, TimelineEntry
-from ecotui.incident.timeline import merge
+from ecotui.incident.model import Incident
+from ecotui.incident.store import IncidentStore
 from ecotui.metrics.prom import PromClient, PromConfig
 from ecotui.ops.journal import Journal
 from ecotui.ops.outcome import Target
@@ -29,43 +28,8 @@ def iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-class FakeStore:
-    """The slice of IncidentStore the collector uses, with the store's de-dup/time-order rule."""
-
-    def __init__(self, inc: Incident | None) -> None:
-        self._inc = inc
-        self.writes = 0
-        self.refreshes = 0
-
-    @property
-    def current(self) -> Incident | None:
-        return self._inc
-
-    def refresh(self) -> bool:
-        self.refreshes += 1
-        return False
-
-    def add_entries(self, entries) -> int:
-        assert self._inc is not None
-        have = {e.key for e in self._inc.entries}
-        new: list[TimelineEntry] = []
-        for e in entries:
-            if e.key not in have:
-                have.add(e.key)
-                new.append(e)
-        if not new:
-            return 0
-        self._inc = replace(self._inc, entries=merge(self._inc.entries, new), version=self._inc.version + 1)
-        self.writes += 1
-        return len(new)
-
-
-def make_store(tmp_path, inc: Incident) -> Any:
-    """The real IncidentStore when it exists (helper A's module), else the fake with the same rules."""
-    try:
-        from ecotui.incident.store import IncidentStore  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return FakeStore(inc)
+def make_store(tmp_path, inc: Incident) -> IncidentStore:
+    """A real store in a temp dir with `inc`'s incident open (started now)."""
     store = IncidentStore(tmp_path / "incidents")
     store.start(title=inc.title, services=inc.services, namespaces=inc.namespaces, severity=inc.severity,
                 impact=inc.impact, context=inc.context, user=inc.user)
@@ -142,10 +106,17 @@ async def test_one_pass_adds_new_entries_and_a_second_adds_none(tmp_path, journa
     selectors = [p.get("fieldSelector") for path, p in api.calls if path.endswith("/events")]
     assert selectors == ["type=Warning", "reason=ScalingReplicaSet", "reason=SuccessfulRescale"]
     assert any(path.endswith("/horizontalpodautoscalers") for path, _ in api.calls)
-    # the same event seen again with a higher count, the same journal: nothing new
-    api.events[("ecotrack", "type=Warning")][0]["count"] = 5
-    assert await col.collect_once() == 0
+    # the same event seen again with a higher count: the one entry is updated, not duplicated
+    warning = api.events[("ecotrack", "type=Warning")][0]
+    warning["count"], warning["lastTimestamp"] = 5, iso(start + 30)
+    assert await col.collect_once() == 1
     assert len(store.current.entries) == before + 4
+    (ev_entry,) = [e for e in store.current.entries if e.source == "event"]
+    assert ev_entry.text.endswith("(×5)")
+    # the same journal and events again: nothing new, no write
+    version = store.current.version
+    assert await col.collect_once() == 0
+    assert store.current.version == version
 
 
 async def test_an_api_error_leaves_last_error_and_the_entries_already_stored(tmp_path, journal):
@@ -171,8 +142,8 @@ async def test_an_api_error_leaves_last_error_and_the_entries_already_stored(tmp
     assert await col.collect_once() == 0 and col.last_error == ""
 
 
-async def test_no_open_incident_is_a_quiet_zero(journal):
-    col = TimelineCollector(FakeStore(None), workspace(FakeAPI()), journal)
+async def test_no_open_incident_is_a_quiet_zero(tmp_path, journal):
+    col = TimelineCollector(IncidentStore(tmp_path / "incidents"), workspace(FakeAPI()), journal)
     assert await col.collect_once() == 0 and col.last_error == "" and col.passes == 0
 
 
