@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TEMPLATE_KINDS = ("initial", "update", "resolution")
+TEMPLATE_NAMES = {"initial": "Initial Alert", "update": "Status Update", "resolution": "Resolution"}   # the runbook's
 
 # timeline sources (TimelineEntry.source), in the order the filter offers them
 SOURCES = ("incident", "note", "update", "journal", "event", "rollout", "hpa", "metric")

@@ -33,7 +33,7 @@ from pathlib import Path
 import msgspec
 
 from ecotui.errors import EcotuiError
-from ecotui.incident.model import TEMPLATE_KINDS, Incident, SeverityChange, TimelineEntry, UpdateSent
+from ecotui.incident.model import TEMPLATE_KINDS, TEMPLATE_NAMES, Incident, SeverityChange, TimelineEntry, UpdateSent
 from ecotui.textsafe import one_line
 
 FILE = "incident.json"
@@ -390,7 +390,7 @@ class IncidentStore:
 
         def fn(inc: Incident, now: float) -> Incident:
             sent = UpdateSent(time=now, template=template, subject=subject, body=body, file=file)
-            text = f"{template} update sent: {subject}" + (f" (appended to {file})" if file else "")
+            text = f"{TEMPLATE_NAMES.get(template, template)} sent: {subject}" + (f" (appended to {file})" if file else "")
             return replace(inc, updates=inc.updates + (sent,), last_update_at=now,
                            entries=self._own(inc, now, "update", text, source="update", template=template))
         return self._mutate(fn, final=False)
