@@ -35,6 +35,7 @@ class AwsSettings:
     profile: str | None = None
     region: str | None = None
     cluster: str | None = None  # EKS cluster name
+    role_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class PromSettings:
     user: str | None = None              # basic auth user, with password_file
     password_file: str | None = None
     headers: tuple[tuple[str, str], ...] = ()   # extra headers (e.g. X-Scope-OrgID for Mimir/Cortex)
+    aws_region: str | None = None        # Amazon Managed Prometheus: requests SigV4-signed (service aps)
+    aws_profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,12 @@ class WorkspaceAPI(Protocol):
     def prometheus(self) -> PromClient | None:
         """This context's Prometheus client (None when the context has no prometheus_url); made on first use,
         closed by `stop()`. Raises PromError(kind="config") when a credentials file cannot be read."""
+
+    @property
+    def eks(self) -> Any:
+        """This context's EKS cluster (ecotui.aws.execmatch.EksAuth: cluster, region, profile, role_arn) — from
+        config `eks:` / `eks_cluster`, a discovered cluster, or the kubeconfig's aws exec plugin; None when the
+        context is not an EKS context."""
 
     @property
     def forwards(self) -> ForwardManager:
@@ -166,6 +175,15 @@ class Workspace:
         return self._access
 
     @property
+    def eks(self) -> Any:
+        from ecotui.aws.execmatch import EksAuth
+        a = self._profile.aws
+        if a.cluster:
+            return EksAuth(a.cluster, a.region, a.profile, a.role_arn)
+        auth = getattr(self._session, "auth", None)
+        return getattr(auth, "eks", None)
+
+    @property
     def prometheus(self) -> PromClient | None:
         """Made on first use. An unreadable credentials file is remembered for PROM_RETRY_S seconds (the same
         PromError again, no file read: the cockpit asks every second) and read again after that."""
@@ -185,7 +203,11 @@ class Workspace:
             self._prom_failed = None
             if cfg is None:
                 return None
-            self._prom = PromClient(cfg)
+            auth = None
+            if settings.aws_region:   # Amazon Managed Prometheus: SigV4 (botocore imported only here)
+                from ecotui.aws.sigv4 import SigV4Auth
+                auth = SigV4Auth(settings.aws_region, settings.aws_profile)
+            self._prom = PromClient(cfg, auth=auth)
         return self._prom
 
     @property
@@ -287,10 +309,44 @@ class WorkspaceFactory:
         self.first_context = first_context
         self._cli_ns, self._cli_all, self._cli_readonly = namespace, all_namespaces, readonly
         self._make_session = make_session
+        for name, cc in config.contexts.items():   # `eks:` → the context's token is made natively (botocore)
+            if cc.eks is not None:
+                from ecotui.aws.execmatch import EksAuth
+                kubeconfig.set_eks(name, EksAuth(cc.eks.cluster, cc.eks.region, cc.eks.profile, cc.eks.role_arn))
 
     @property
     def contexts(self) -> list[str]:
         return [c.name for c in self.kubeconfig.contexts]
+
+    def add_eks_context(self, c: Any) -> str:
+        """Add a discovered EKS cluster (ecotui.aws.discovery.DiscoveredCluster) as an in-memory context — no
+        kubeconfig entry: its server and CA from describe_cluster, its user a native EKS token. Returns the context
+        name (`eks:profile/region/name`), ready for `build()`. Raises KubeconfigError (one line) for a cluster
+        without endpoint or with an unusable CA."""
+        import base64
+        import binascii
+        from ecotui.aws.discovery import context_name
+        from ecotui.aws.execmatch import EksAuth
+        from ecotui.errors import KubeconfigError
+        from ecotui.kube.kubeconfig import ClusterInfo, ContextInfo, ResolvedContext, UserInfo
+        name = context_name(c)
+        if not c.endpoint:
+            raise KubeconfigError(f"EKS cluster {c.name} ({c.region}) has no endpoint yet (status {c.status or '?'})",
+                                  "wait until it is ACTIVE")
+        try:
+            ca = base64.b64decode("".join(c.ca_data.split()), validate=True) if c.ca_data else None
+        except (binascii.Error, ValueError):
+            raise KubeconfigError(f"EKS cluster {c.name} ({c.region}): its certificateAuthority data is not base64",
+                                  "check the cluster in the AWS console") from None
+        if ca is not None and b"-----BEGIN CERTIFICATE-----" not in ca:
+            raise KubeconfigError(f"EKS cluster {c.name} ({c.region}): its certificateAuthority data is not a PEM "
+                                  "certificate", "check the cluster in the AWS console")
+        server = c.endpoint if "://" in c.endpoint else "https://" + c.endpoint
+        eks = EksAuth(c.name, c.region, c.profile)
+        self.kubeconfig.add_context(ResolvedContext(
+            ContextInfo(name, name, name, None), ClusterInfo(name, server.rstrip("/"), ca_pem=ca),
+            UserInfo(name=name, eks=eks)))
+        return name
 
     def profile(self, context: str) -> Profile:
         """The profile of a context (raises KubeconfigError for an unknown context)."""
@@ -299,16 +355,24 @@ class WorkspaceFactory:
         first = ctx.name == self.first_context
         ns = choose_namespace(self._cli_ns if first else None, self._cli_all if first else False,
                               cc.namespace, ctx.namespace)
+        eks = cc.eks
+        added = self.kubeconfig.added.get(ctx.name)
+        found = added.user.eks if added is not None else None
+        aws = AwsSettings(cc.aws_profile or (eks.profile if eks else None) or (found.profile if found else None),
+                          cc.aws_region or (eks.region if eks else None) or (found.region if found else None),
+                          cc.eks_cluster or (eks.cluster if eks else None) or (found.cluster if found else None),
+                          eks.role_arn if eks else None)
         return Profile(context=ctx.name, namespace=ns,
                        readonly=self._cli_readonly or self.config.readonly_for(ctx.name),
                        prometheus_url=cc.prometheus_url, loki_url=cc.loki_url,
-                       aws=AwsSettings(cc.aws_profile, cc.aws_region, cc.eks_cluster),
+                       aws=aws,
                        critical=cc.critical if cc.critical is not None
                        else is_critical(ctx.name, self.config.critical_contexts),
                        loki=LokiSettings(cc.loki_url, cc.loki_tenant, cc.loki_token_file, cc.loki_user,
                                          cc.loki_password_file),
                        prometheus=PromSettings(cc.prometheus_url, cc.prometheus_token_file, cc.prometheus_user,
-                                               cc.prometheus_password_file, tuple(cc.prometheus_headers.items())),
+                                               cc.prometheus_password_file, tuple(cc.prometheus_headers.items()),
+                                               cc.prometheus_aws_region, cc.prometheus_aws_profile),
                        metrics=cc.metrics if cc.metrics is not None else self.config.metrics,
                        forwards=cc.forwards, health=cc.health, checks=_check_specs(cc.checks))
 

@@ -9,6 +9,11 @@ expiry is cached until the API server rejects it (401), which is when the client
 
 Precedence between methods follows client-go: token/tokenFile, then username/password, then exec. A client
 certificate from the kubeconfig is used alongside any of them; one returned by an exec plugin replaces it.
+
+EKS: a user whose exec plugin is `aws eks get-token` / `aws-iam-authenticator token` (ecotui.aws.execmatch), or
+whose `UserInfo.eks` is set (config `eks:`, a discovered cluster), gets its token made natively with botocore
+(ecotui.aws.token) — no aws CLI needed — when botocore is importable; otherwise the exec plugin runs as before.
+A 401 invalidates the token and a new one is made once.
 """
 from __future__ import annotations
 
@@ -21,11 +26,11 @@ import signal
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 import msgspec
 
-from ..errors import AuthError, KubeconfigError
+from ..errors import AuthError, EcotuiError, KubeconfigError
 from .kubeconfig import ClusterInfo, ExecConfig, UserInfo
 from ..textsafe import one_line
 
@@ -57,6 +62,21 @@ class _ExecCredential(msgspec.Struct):
 _decode_exec = msgspec.json.Decoder(_ExecCredential).decode
 
 
+def _botocore_available() -> bool:
+    from ..aws import session as aws_session
+    return aws_session.available()
+
+
+def _eks_target(user: UserInfo) -> Any:
+    """The user's EKS cluster: `user.eks`, else what its `aws eks get-token` / aws-iam-authenticator exec names."""
+    if user.eks is not None:
+        return user.eks
+    if user.exec is None:
+        return None
+    from ..aws.execmatch import eks_from_exec
+    return eks_from_exec(user.exec)
+
+
 def _tail(data: bytes, limit: int = 300) -> str:
     """The end of a plugin's stderr (where it says what failed) as one inert line."""
     text = data.decode("utf-8", "replace").strip()
@@ -77,16 +97,22 @@ class Authenticator:
         self._creds: Credentials | None = None
         self._lock = asyncio.Lock()
         self.exec_runs = 0  # how many times the exec plugin was started (diagnostics, tests)
+        self.eks = _eks_target(user)   # the EKS cluster of this user (also when its exec plugin has to be used)
+        self._eks_tokens: Any = None   # ecotui.aws.token.EksTokenSource, made on first use
+        self.native_eks = user.eks is not None or (self.eks is not None and not user.token and not user.token_file
+                                                   and not user.username and _botocore_available())
 
     @property
     def refreshable(self) -> bool:
         """True when loading again may give different credentials (tokenFile or exec plugin)."""
         u = self.user
-        return bool(u.token_file or (u.exec and not u.token and not u.username))
+        return bool(self.native_eks or u.token_file or (u.exec and not u.token and not u.username))
 
     @property
     def method(self) -> str:
         u = self.user
+        if self.native_eks and self.eks is not None:
+            return f"EKS token ({self.eks.describe()})"
         if u.token_file:
             return f"tokenFile {u.token_file}"
         if u.token:
@@ -112,13 +138,20 @@ class Authenticator:
         """Load again after `rejected` got a 401 (unless another task already did)."""
         async with self._lock:
             if self._creds is None or self._creds.serial == rejected.serial:
+                if self._eks_tokens is not None:
+                    self._eks_tokens.invalidate()
                 self._creds = await self._load()
             return self._creds
 
     async def _load(self) -> Credentials:
         u = self.user
         cert, key, refresh_at, auth = u.cert_pem, u.key_pem, None, None
-        if u.token_file:
+        if self.native_eks:
+            token, expires = await self._eks_token()
+            now = self._clock()
+            auth = "Bearer " + token
+            refresh_at = max(expires - min(self._max_skew, max(0.0, expires - now) / 4), now + 1.0)
+        elif u.token_file:
             auth, refresh_at = "Bearer " + self._read_token_file(u.token_file), self._clock() + self._token_file_ttl
         elif u.token:
             auth = "Bearer " + u.token
@@ -131,6 +164,17 @@ class Authenticator:
             if ecert:
                 cert, key = ecert, ekey
         return Credentials(auth, cert, key, refresh_at, next(_serials))
+
+    async def _eks_token(self) -> tuple[str, float]:
+        from ..aws.token import EksTokenSource
+        e = self.eks
+        assert e is not None
+        if self._eks_tokens is None:
+            self._eks_tokens = EksTokenSource(e.cluster, e.region, e.profile, e.role_arn, clock=self._clock)
+        try:
+            return await self._eks_tokens.token()
+        except EcotuiError as exc:   # AwsError: one line with the fix (aws sso login --profile X …)
+            raise AuthError(f"user {self.user.name!r}: {exc.message}", exc.hint) from None
 
     def _read_token_file(self, path: str) -> str:
         try:

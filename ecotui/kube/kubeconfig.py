@@ -69,6 +69,7 @@ class UserInfo:
     cert_pem: bytes | None = None
     key_pem: bytes | None = None
     exec: ExecConfig | None = None
+    eks: Any = None   # ecotui.aws.execmatch.EksAuth: a native EKS token (config `eks:` or a discovered cluster)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,20 @@ class KubeConfig:
     current_context: str | None
     clusters: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     users: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # in-memory additions (EKS clusters found by discovery: no kubeconfig entry) and `eks:` overrides per context
+    added: dict[str, ResolvedContext] = field(default_factory=dict, repr=False)
+    eks_overrides: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def add_context(self, resolved: ResolvedContext) -> None:
+        """Add (or replace) an in-memory context with its cluster and user; it is listed after the file's."""
+        name = resolved.context.name
+        if name not in self.added:
+            self.contexts = [c for c in self.contexts if c.name != name] + [resolved.context]
+        self.added[name] = resolved
+
+    def set_eks(self, context: str, eks: Any) -> None:
+        """Give a context's user a native EKS token (config `eks:`), replacing its own credentials."""
+        self.eks_overrides[context] = eks
 
     def context(self, name: str | None = None) -> ContextInfo:
         """The named context (None = current-context); KubeconfigError if unknown or if it names a missing
@@ -96,6 +111,8 @@ class KubeConfig:
             if not name:
                 raise KubeconfigError(f"{self.source} sets no current-context",
                                       f"pick one with --context ({_known(self.contexts)})")
+        if name in self.added:
+            return self.added[name].context
         for ctx in self.contexts:
             if ctx.name == name:
                 break
@@ -112,8 +129,14 @@ class KubeConfig:
 
     def resolve(self, name: str | None = None) -> ResolvedContext:
         ctx = self.context(name)
-        return ResolvedContext(ctx, _cluster(ctx.cluster, self.clusters[ctx.cluster]),
-                               _user(ctx.user, self.users.get(ctx.user, {})))
+        if ctx.name in self.added:
+            return self.added[ctx.name]
+        user = _user(ctx.user, self.users.get(ctx.user, {}))
+        eks = self.eks_overrides.get(ctx.name)
+        if eks is not None:   # the native token replaces the user's own token/basic/exec (client certs stay)
+            user = UserInfo(name=user.name or f"eks:{eks.cluster}", cert_pem=user.cert_pem, key_pem=user.key_pem,
+                            eks=eks)
+        return ResolvedContext(ctx, _cluster(ctx.cluster, self.clusters[ctx.cluster]), user)
 
 
 def _known(contexts: list[ContextInfo]) -> str:

@@ -213,9 +213,11 @@ class PromStats:
 class PromClient:
     """One Prometheus endpoint. Use `async with PromClient(cfg) as c:` or call `aclose()`."""
 
-    def __init__(self, config: PromConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, config: PromConfig, *, transport: httpx.AsyncBaseTransport | None = None,
+                 auth: httpx.Auth | None = None) -> None:
         self.config = config
         self._transport = transport
+        self._auth = auth           # e.g. ecotui.aws.sigv4.SigV4Auth for Amazon Managed Prometheus
         self._http: httpx.AsyncClient | None = None
         self.stats = PromStats()
 
@@ -236,7 +238,7 @@ class PromClient:
             self._http = httpx.AsyncClient(
                 base_url=cfg.base, headers=cfg.request_headers(), verify=cfg.verify,
                 timeout=httpx.Timeout(cfg.timeout + 1.0), transport=self._transport,
-                trust_env=not cfg.loopback, follow_redirects=False,
+                trust_env=not cfg.loopback, follow_redirects=False, auth=self._auth,
                 limits=httpx.Limits(max_connections=16, max_keepalive_connections=8))
         return self._http
 
