@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import prevlogs, build, health, kwokcfg, paths, pki, ports, procs, scenario, versions
+from . import awsconfig, prevlogs, build, health, kwokcfg, paths, pki, ports, procs, scenario, versions
 from .components import PORTS, components
 from .kube import apply, client, get_json
 
@@ -34,8 +34,21 @@ def write_ecotui_config() -> None:
     cfg = {"contexts": {ports.CONTEXT: {
         "prometheus_url": f"http://{ports.HOST}:{ports.PROMETHEUS}",
         "loki_url": f"http://{ports.HOST}:{ports.LOKI}",
-    }}}
+    }}, **AWS_SECTION}
     paths.ecotui_config().write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+AWS_SECTION = {"aws": {"profiles": [ports.AWS_PROFILE], "regions": [ports.EKS_REGION, ports.EKS_REGION_2]}}
+
+
+def _add_aws_section() -> None:
+    """An older testbed's ecotui config gets the `aws:` section (EKS discovery through moto), nothing else."""
+    f = paths.ecotui_config()
+    cfg = yaml.safe_load(f.read_text()) or {}
+    if "aws" not in cfg:
+        tmp = f.with_name(f.name + ".tmp")
+        tmp.write_text(yaml.safe_dump({**cfg, **AWS_SECTION}, sort_keys=False))
+        tmp.replace(f)
 
 
 def env_lines() -> list[str]:
@@ -43,6 +56,7 @@ def env_lines() -> list[str]:
         f"export KUBECONFIG={paths.kubeconfig()}",
         f"export ECOTUI_CONFIG={paths.ecotui_config()}",
         f"export PATH={versions.bin_dir()}:$PATH",
+        *(f"export {k}={v}" for k, v in awsconfig.env().items()),
     ]
 
 
@@ -108,7 +122,7 @@ def _expected_pods() -> int:
 RECOVER = "python3 -m testbed down && python3 -m testbed up"
 GROUPS = [["etcd"], ["kube-apiserver"],
           ["kube-controller-manager", "kube-scheduler", "kwok", "metrics-server", "prometheus", "loki", "exporter",
-           "healthserver", "eksauth"],
+           "healthserver", "motoserver", "eksauth"],
           ["loggen"]]  # started after seeding: it attributes lines to Running pods
 NOT_READY_GRACE = 20.0  # a running component that is not ready may just be starting (e.g. a restarted API server)
 
@@ -228,6 +242,7 @@ def _ensure_up(do_seed: bool) -> UpResult:
                         " held by processes that are not in this testbed's pid files (another testbed with a different "
                         "ECOTUI_TESTBED_STATE, or a stray left over)")
     if p.kind == health.REUSE:
+        _ensure_aws_rbac()
         seeded = _reseed_if_missing(do_seed, t0)
         seeded = _update_scenario_if_outdated(do_seed, t0) or seeded
         if not seeded:
@@ -260,6 +275,8 @@ def _prepare_state() -> None:
         pki.write_kubeconfig(paths.component_kubeconfig(), paths.pki_dir(), user="admin")
     if not paths.ecotui_config().exists():
         write_ecotui_config()
+    _add_aws_section()
+    awsconfig.write()
     paths.logs_dir().mkdir(parents=True, exist_ok=True)
     for svc in kwokcfg.SERVICES + ["default"]:
         f = paths.logs_dir() / f"{svc}.log"
@@ -282,6 +299,7 @@ def _fresh(do_seed: bool, t0: float) -> UpResult:
     comps = {c.name: c for c in components(versions.bin_dir())}
     for group in GROUPS[:-1]:
         _start_group(comps, group, t0)
+    _ensure_aws_rbac()
     if do_seed:
         seed()
         log(f"EcoTrack scenario seeded ({time.monotonic() - t0:.1f}s)")
@@ -315,12 +333,20 @@ def _heal(hs: list[health.Health], do_seed: bool, t0: float) -> UpResult:
             todo.append(h.name)
         _start_group(comps, [n for n in group if n in todo], t0)
         started += [n for n in group if n in todo]
+    _ensure_aws_rbac()
     still = [h for h in check_all() if not h.healthy]
     if still:
         raise RuntimeError(f"still not healthy after starting: {', '.join(h.name for h in still)}")
     elapsed = time.monotonic() - t0
     log(f"up in {elapsed:.1f}s ({'started ' + ', '.join(started) if started else 'nothing needed starting'})")
     return UpResult(health.HEAL, elapsed, tuple(started), seeded)
+
+
+def _ensure_aws_rbac() -> None:
+    """The ClusterRoleBinding of the EKS token identities (scenario.aws_objects), when missing."""
+    with client(timeout=10) as c:
+        if c.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/ecotui-eks-admins").status_code == 404:
+            apply(scenario.aws_objects())
 
 
 def _reseed_if_missing(do_seed: bool, t0: float) -> bool:
@@ -368,7 +394,7 @@ def update_scenario() -> None:
 
 def component_names() -> list[str]:
     return ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "metrics-server",
-            "prometheus", "loki", "exporter", "healthserver", "eksauth", "loggen"]
+            "prometheus", "loki", "exporter", "healthserver", "motoserver", "eksauth", "loggen"]
 
 
 def down(quiet: bool = False) -> None:

@@ -51,8 +51,17 @@ PORTS: dict[str, tuple[int, ...]] = {
     "kube-controller-manager": (ports.CONTROLLER_MANAGER,), "kube-scheduler": (ports.SCHEDULER,),
     "kwok": (ports.KWOK,), "metrics-server": (ports.METRICS_SERVER,), "prometheus": (ports.PROMETHEUS,),
     "loki": (ports.LOKI,), "exporter": (ports.EXPORTER,),
-    "healthserver": (ports.HEALTH, *ports.HEALTH_SERVICES.values()), "loggen": (), "eksauth": (ports.EKS_AUTH,),
+    "healthserver": (ports.HEALTH, *ports.HEALTH_SERVICES.values()), "loggen": (), "motoserver": (ports.MOTO,),
+    "eksauth": (ports.EKS_AUTH,),
 }
+
+
+def _moto_seeded(st: Path) -> bool:
+    """moto answers and the seed file is from the running moto (a restarted moto is a re-seeded one)."""
+    from .motoserver import read_seed
+    seed = read_seed(st)
+    from .procs import pid_of
+    return bool(seed) and seed.get("pid") == pid_of("motoserver") and _responds(f"http://{H}:{ports.MOTO}/")
 
 
 def _apiserver_ready(pki: Path) -> bool:
@@ -290,6 +299,10 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
                                    "--state-dir", str(st)],
                   lambda: all(_responds(f"http://{H}:{port}/actuator/health")
                               for port in PORTS["healthserver"]), env=PY_ENV),
+        Component("motoserver", [py, "-m", "testbed.motoserver", "--host", H, "--port", str(ports.MOTO),
+                                 "--state-dir", str(st), "--ca", str(pki / "ca.crt"),
+                                 "--endpoint", f"https://{H}:{ports.APISERVER}"],
+                  lambda: _moto_seeded(st), env=PY_ENV),
         Component("eksauth", [py, "-m", "testbed.eksauth", "--host", H, "--port", str(ports.EKS_AUTH),
                               "--sts", f"http://{H}:{ports.MOTO}", "--cluster", ports.EKS_CLUSTER,
                               "--cluster", ports.EKS_CLUSTER_2],

@@ -230,3 +230,15 @@ def objects() -> list[dict]:
         objs.append(_workload("Deployment", name, ns, reps, _container(name, image, 8080, "50m", "128Mi", "500m", "512Mi"),
                               usage=("15m", "90Mi")))
     return objs
+
+
+EKS_ADMINS = "ecotui:eks-admins"  # the group testbed/eksauth.py puts every moto identity in
+
+
+def aws_objects() -> list[dict]:
+    """RBAC for the EKS path: the identities our token webhook maps (STS ARNs) are cluster admins, as the
+    cluster creator is on EKS."""
+    return [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "ecotui-eks-admins", "labels": {"app.kubernetes.io/part-of": "ecotui-testbed"}},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": EKS_ADMINS}]}]
