@@ -131,7 +131,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     app_kwargs: dict[str, Any] = dict(
         keymap=keymap, keymap_problems=keymap_problems, themes=themes, theme_problems=theme_problems, theme=theme,
-        journal=Journal(Path(config.journal) if config.journal else None), log_buffer_lines=config.log_buffer_lines)
+        journal=Journal(Path(config.journal) if config.journal else None), log_buffer_lines=config.log_buffer_lines,
+        incident=config.incident)
     return asyncio.run(_run(factory, ctx.name, app_kwargs))
 
 

@@ -72,6 +72,7 @@ class EcotuiApp(App[int]):
         switch_timeout: float = 10.0,
         journal: Journal | None = None,
         log_buffer_lines: int = 100_000,
+        incident: Any = None,
     ) -> None:
         super().__init__()
         if keymap is None:
@@ -114,6 +115,10 @@ class EcotuiApp(App[int]):
         self.log_buffer_lines = log_buffer_lines
         self.logs = LogsOpener(self, self)
         self.gc_idle = IdleCollector()      # full GC passes while the keyboard is idle (ecotui/ui/gc_idle.py)
+        self.incident_settings = incident   # IncidentSettings (config `incident:`); None: the defaults
+        self.incidents: Any = None          # ecotui.ui.incident_flow.IncidentFlow, made on mount
+        for b in make_bindings(keymap, ("incident_start", "incident_timeline", "incident_note")):
+            self.bind(b.key, b.action, description=b.description, show=False, key_display=b.key_display)
 
     # ---- set-up ---------------------------------------------------------------------------
 
@@ -161,6 +166,7 @@ class EcotuiApp(App[int]):
             self.say("\n".join(problems[:3]) + more, title="Start-up problems", severity="warning", timeout=12)
         if self.start_workspace:
             self._start(self.workspace)
+        self._start_incidents()
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _start(self, workspace: WorkspaceAPI) -> None:
@@ -431,6 +437,28 @@ class EcotuiApp(App[int]):
     def action_run_check(self) -> None:
         from ecotui.ui.screens.checks import open_checks
         open_checks(self)
+
+    # ---- incident mode (issue 11): ecotui/ui/incident_flow.py, incident_actions.py ---------------------------
+
+    def _start_incidents(self) -> None:
+        """The incident clock and timeline (a broken incident store is one line, never a crash)."""
+        try:
+            from ecotui.ui.incident_flow import flow_of
+            flow_of(self)
+        except EcotuiError as exc:
+            self.say(exc.message, severity="error", timeout=10)
+
+    def action_incident_start(self) -> None:
+        from ecotui.ui.incident_actions import start_incident
+        start_incident(self)
+
+    def action_incident_timeline(self) -> None:
+        from ecotui.ui.incident_actions import open_timeline
+        open_timeline(self)
+
+    def action_incident_note(self) -> None:
+        from ecotui.ui.incident_actions import add_note
+        add_note(self)
 
     # ---- describe -------------------------------------------------------------------------
 
