@@ -9,7 +9,8 @@ Per pass and affected namespace: three event LISTs (fieldSelector `type=Warning`
 textual; the UI runs `run()` as a task while an incident is open and shows `last_error`.
 
 A failure never raises: it becomes `last_error` (one line), and the entries of the sources that did answer are
-stored anyway.
+stored anyway. Events and metrics are read only while the workspace is the incident's context (after a context
+switch the journal is still read; `last_error` says why the rest is not).
 """
 from __future__ import annotations
 
@@ -171,8 +172,13 @@ class TimelineCollector:
                 errors.append(_line("journal", exc))
                 records = []
             entries = journal_entries(records, inc)
-            entries += await self._events(inc, errors)
-            entries += await self._metrics(inc, errors)
+            ws_context = getattr(getattr(self.workspace, "profile", None), "context", inc.context)
+            if ws_context == inc.context:
+                entries += await self._events(inc, errors)
+                entries += await self._metrics(inc, errors)
+            else:   # the user switched context: this workspace's cluster is not the incident's
+                errors.append(one_line(f"events and metrics not read: the incident is on context {inc.context!r}, "
+                                       f"the current one is {ws_context!r}", 300))
             added = self.store.add_entries(entries) if entries else 0
             self.added += added
             return added

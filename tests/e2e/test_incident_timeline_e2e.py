@@ -145,7 +145,11 @@ async def test_timeline_writes_itself_and_snapshot_has_no_secret_value(testbed, 
         assert warning.time <= undo.time + 1.0          # events carry second precision
         # a second pass has nothing new for the entries already there
         before = {e.key for e in store.current.entries if e.source in ("journal", "note")}
+        t0 = time.perf_counter()
         await col.collect_once()
+        took = time.perf_counter() - t0
+        print(f"one collector pass (journal, 6 event LISTs, 5 PromQL queries, store): {took * 1000:.0f} ms")
+        assert took < col.interval * 5
         assert {e.key for e in store.current.entries if e.source in ("journal", "note")} == before
 
         text = await snapshot_namespaces(ws.api, cur.namespaces)

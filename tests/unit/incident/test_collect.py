@@ -211,3 +211,16 @@ async def test_prometheus_down_is_last_error_not_an_entry(tmp_path, journal):
         assert [e for e in store.current.entries if e.source == "metric"] == []
     finally:
         await client.aclose()
+
+
+async def test_another_context_reads_the_journal_only(tmp_path, journal):
+    store = make_store(tmp_path, incident(time.time() - 2))
+    api = FakeAPI()
+    ws = workspace(api)
+    ws.profile = Profile(context="staging")
+    journal.append("done", "scale", context="prod", namespace="ecotrack", user="alice",
+                   targets=[Target("deployments", "payment-service", "ecotrack")], ok=True, message="3 replicas")
+    col = TimelineCollector(store, ws, journal)
+    assert await col.collect_once() == 1
+    assert api.calls == []
+    assert "the incident is on context 'prod', the current one is 'staging'" in col.last_error
