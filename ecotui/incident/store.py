@@ -160,7 +160,12 @@ class IncidentStore:
         if not locked:
             with self._locked():
                 return self._read(inc_id, locked=True)
-        aside = path.with_name(f"{FILE}.corrupt-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}")
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        aside = path.with_name(f"{FILE}.corrupt-{stamp}")
+        n = 1
+        while aside.exists():           # never over an earlier one
+            n += 1
+            aside = path.with_name(f"{FILE}.corrupt-{stamp}-{n}")
         try:
             os.replace(path, aside)
         except OSError:
