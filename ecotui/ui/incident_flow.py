@@ -107,7 +107,8 @@ class IncidentFlow:
             due = [d for d in bells_due(inc, self.view) if d not in self.rung]
             if due:
                 if self.settings.bell:
-                    self.app.bell()
+                    for _ in due:       # once per deadline
+                        self.app.bell()
                 self.rung.extend(due)
                 self._write(lambda: self.store.mark_bells(due), "mark bells")
         self._ensure_collector(inc)

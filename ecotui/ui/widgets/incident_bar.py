@@ -62,7 +62,10 @@ def bar_parts(inc: Incident, view: ClockView, now: float, level: int) -> list[tu
     if level < 2:
         phase = view.phase.name if level == 0 else view.phase.name.split()[0][:12]
         parts.append((f"{SEP}{one_line(phase, 30)}", ""))
-    parts.append((SEP + deadline_text(view.response, now, "SLA", level), view.response.state))
+    if view.response.state == "critical" and inc.acked_at is not None:
+        parts.append((f"{SEP}SLA missed", "critical"))      # acknowledged late: no countdown any more
+    else:
+        parts.append((SEP + deadline_text(view.response, now, "SLA", level), view.response.state))
     parts.append((SEP + deadline_text(view.next_update, now, "update in" if level == 0 else "upd", level),
                   view.next_update.state))
     esc = view.escalation
@@ -108,6 +111,7 @@ class IncidentBar(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self.plain = ""
+        self.text = Text()
         self.worst = ""
         self._last: object = None
         self._state: tuple[Incident | None, ClockView | None, float, Mapping[str, Style] | None] = (
@@ -117,7 +121,7 @@ class IncidentBar(Static):
              styles: Mapping[str, Style] | None = None) -> None:
         self._state = (inc, view, now, styles)
         if inc is None or view is None:
-            self.plain, self.worst = "", ""
+            self.plain, self.worst, self.text = "", "", Text()
             if self.display:
                 self.display = False
             self._last = None
@@ -130,7 +134,7 @@ class IncidentBar(Static):
             self.display = True
         if key != self._last:
             self._last = key
-            self.plain = t.plain
+            self.plain, self.text = t.plain, t
             self.update(t)
 
     def on_resize(self) -> None:
