@@ -7,8 +7,8 @@
                                                       #   (default: <state dir>/incidents/<id>/updates.md)
       export_dir: ~/incidents                         # where the post-mortem export goes (default: next to the
                                                       #   incident, <state dir>/incidents/<id>/)
-      state_dir: ~/.local/state/ecotui/incidents      # incident files (default: $ECOTUI_STATE_DIR or
-                                                      #   $XDG_STATE_HOME/ecotui, then incidents/)
+      state_dir: ~/.local/state/ecotui                # incident files go to <state_dir>/incidents/ (default:
+                                                      #   $ECOTUI_STATE_DIR or $XDG_STATE_HOME/ecotui)
 
 Paths are expanded (`~`) and, when relative, taken relative to the config file.
 """
@@ -27,7 +27,7 @@ class IncidentSettings:
     bell: bool = True
     updates_file: str | None = None
     export_dir: str | None = None
-    state_dir: str | None = None      # the incidents root (None: ecotui.ops.journal.state_dir() / "incidents")
+    state_dir: str | None = None      # incidents in <state_dir>/incidents/ (None: ecotui.ops.journal.state_dir())
 
 
 def _path(raw: Any, where: str, base: Path | None) -> str | None:
