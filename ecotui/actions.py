@@ -153,9 +153,10 @@ _SPECS: tuple[ActionSpec, ...] = (
 
 # actions that change the cluster (read-only mode refuses them before any request)
 MUTATING_ACTIONS = frozenset({"cordon", "uncordon", "drain", "rollout_undo", "rollout_restart", "rollout_pause",
-                              "rollout_resume", "scale", "delete"})
+                              "rollout_resume", "scale", "delete", "snapshot_volume"})
 REMEDY_ACTIONS = ("cordon", "uncordon", "drain", "rollout_status", "rollout_history", "rollout_undo",
-                  "rollout_restart", "rollout_pause", "rollout_resume", "scale", "delete")
+                  "rollout_restart", "rollout_pause", "rollout_resume", "scale", "delete",
+                  "snapshot_volume")   # snapshot_volume: the App hands it to ui/snapshot_flow.py (EBS, not the API)
 
 ACTIONS: dict[str, ActionSpec] = {spec.id: spec for spec in _SPECS}
 

@@ -17,7 +17,7 @@ LABELS: dict[str, str] = {
     "cordon": "cordon", "uncordon": "uncordon", "drain": "drain", "rollout_status": "status",
     "rollout_history": "history", "rollout_undo": "undo", "rollout_restart": "restart", "rollout_pause": "pause",
     "rollout_resume": "resume", "scale": "scale", "delete": "delete", "logs": "logs",
-    "port_forward": "forward", "shell": "shell",
+    "port_forward": "forward", "shell": "shell", "snapshot_volume": "snapshot",
 }
 # kinds whose rows open a port-forward [port_forward] or a shell [shell] (a workload → one of its ready pods)
 STREAM_KINDS: dict[str, frozenset[str]] = {

@@ -268,6 +268,8 @@ class EcotuiApp(App[int]):
             self.switch_namespace(None if cmd.arg in ("all", "-A", "*") else cmd.arg)
         elif cmd.verb == "ctx":
             self.switch_context(cmd.arg)
+        elif cmd.verb == "clusters":
+            self.action_clusters()
 
     def open_view(self, kind: str) -> None:
         """Open the list view of a registry kind (replacing a kind view already open)."""
@@ -364,6 +366,10 @@ class EcotuiApp(App[int]):
 
     @on(ActionRequested)
     def _action_requested(self, message: ActionRequested) -> None:
+        if message.action == "snapshot_volume":     # EBS snapshot (issue 12): ui/snapshot_flow.py
+            from ecotui.ui.aws_flow import request_snapshot
+            request_snapshot(self, message.kind, message.keys)
+            return
         self.remedy.request(message.action, message.kind, message.keys)
 
     def action_cancel_drain(self) -> None:
@@ -437,6 +443,16 @@ class EcotuiApp(App[int]):
     def action_run_check(self) -> None:
         from ecotui.ui.screens.checks import open_checks
         open_checks(self)
+
+    # ---- AWS / EKS (issue 12): imported on first use (a user without AWS contexts never loads them) ----------
+
+    def action_clusters(self) -> None:
+        from ecotui.ui.screens.clusters import open_clusters
+        open_clusters(self)
+
+    def action_eks_info(self) -> None:
+        from ecotui.ui.screens.eks_info import open_eks_info
+        open_eks_info(self)
 
     # ---- incident mode (issue 11): ecotui/ui/incident_flow.py, incident_actions.py ---------------------------
 
@@ -550,6 +566,10 @@ class EcotuiApp(App[int]):
         if notes:
             text = f"(showing cached data: {'; '.join(notes)})\n" + text
         screen.set_text(text)
+        provider = getattr(getattr(node, "spec", None), "providerID", "") if node is not None else ""
+        if provider.startswith("aws://"):   # EC2 details (issue 12), after the rest is shown; never for other nodes
+            from ecotui.ui.aws_flow import ec2_section
+            screen.set_text(text + "\n" + (await ec2_section(self, provider) or "EC2:\n  (not an EC2 instance)\n"))
 
     # ---- crashes --------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from ecotui.kinds.registry import all_specs, lookup
 
 _VIEWS = ", ".join(s.names[-1] for s in all_specs() if s.id not in ("nodes", "pods", "events"))
-HELP = f"commands: ns NAME|all, ctx NAME, theme NAME, nodes, pods, events, {_VIEWS}, help, q"
+HELP = f"commands: ns NAME|all, ctx NAME, theme NAME, nodes, pods, events, {_VIEWS}, clusters, help, q"
 
 _VERBS = {
     "ns": "ns", "namespace": "ns",
@@ -21,6 +21,7 @@ _VERBS = {
     "pods": "focus", "po": "focus", "pod": "focus",
     "events": "focus", "ev": "focus", "event": "focus",
     "help": "help", "?": "help",
+    "clusters": "clusters", "eks": "clusters",
 }
 _PANES = {"nodes": "nodes", "no": "nodes", "node": "nodes", "pods": "pods", "po": "pods", "pod": "pods",
           "events": "events", "ev": "events", "event": "events"}
@@ -28,7 +29,7 @@ _NEEDS_ARG = {"ns", "ctx"}
 
 
 class Command(NamedTuple):
-    verb: str      # "ns" | "ctx" | "theme" | "quit" | "focus" | "view" | "help"
+    verb: str      # "ns" | "ctx" | "theme" | "quit" | "focus" | "view" | "help" | "clusters"
     arg: str = ""  # ns: a name or "all"; ctx: a context; theme: a name or "" (cycle); focus: pane; view: kind id
 
 
@@ -53,7 +54,7 @@ def parse_command(line: str) -> Command:
         if arg:
             raise ValueError(f"{word} takes no argument")
         return Command("focus", _PANES[word.lower()])
-    if verb in ("quit", "help"):
+    if verb in ("quit", "help", "clusters"):
         if arg:
             raise ValueError(f"{word} takes no argument")
         return Command(verb)

@@ -18,7 +18,7 @@ from ecotui.textsafe import inert, one_line
 
 TITLES = {"cordon": "Cordon", "uncordon": "Uncordon", "drain": "Drain", "rollout_undo": "Undo rollout of",
           "rollout_restart": "Restart", "rollout_pause": "Pause rollout of", "rollout_resume": "Resume rollout of",
-          "scale": "Scale", "delete": "Delete"}
+          "scale": "Scale", "delete": "Delete", "snapshot_volume": "EBS snapshot of"}
 
 
 def dialog_title(preview: Preview) -> str:

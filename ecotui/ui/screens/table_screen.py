@@ -44,10 +44,11 @@ TABLE_ACTIONS = {"open": "screen.open_row", "describe": "screen.describe", "mark
                  "port_forward": "screen.stream('port_forward')", "shell": "screen.stream('shell')"}
 # on every table screen: the action journal and the drain's cancel key
 SCREEN_IDS = ("journal", "cancel_drain", "logs_query", "top", "hpa", "metrics", "promql", "port_forwards", "health",
-              "run_check")
+              "run_check", "clusters", "eks_info")
 SCREEN_ACTIONS = {"journal": "app.journal", "cancel_drain": "app.cancel_drain", "logs_query": "app.logs_query",
                   "top": "app.top", "hpa": "app.hpa", "metrics": "app.metrics", "promql": "app.promql",
-                  "port_forwards": "app.port_forwards", "health": "app.health", "run_check": "app.run_check"}
+                  "port_forwards": "app.port_forwards", "health": "app.health", "run_check": "app.run_check",
+                  "clusters": "app.clusters", "eks_info": "app.eks_info"}
 
 
 class TableScreen(Screen[None]):
@@ -262,7 +263,8 @@ class TableScreen(Screen[None]):
         """The keys of the actions the active pane's kind offers: greyed (and marked RO) when read-only,
         struck through when an access review said this user may not."""
         spec = by_id(self.active)
-        ids = [*(("logs",) if spec.id in LOG_KINDS else ()), *stream_actions(spec.id), *actions_for(spec)]
+        ids = [*(("logs",) if spec.id in LOG_KINDS else ()), *stream_actions(spec.id), *actions_for(spec),
+               *(("snapshot_volume",) if spec.id in ("persistentvolumeclaims", "persistentvolumes") else ())]
         t = Text(no_wrap=True, overflow="ellipsis")
         if not ids:
             return t
