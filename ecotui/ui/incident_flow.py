@@ -7,7 +7,7 @@ actions behind the incident keys (dialogs in `screens/incident_dialogs.py`, the 
         ─> bells_due: App.bell() once per deadline (settings.bell), recorded with store.mark_bells (so a restart
            or a second process does not ring again) ─> the IncidentBar of the visible full screen (mounted on
            every full screen, docked at the top, hidden while no incident is open)
-      collector: TimelineCollector(store, workspace, journal).run() as an asyncio task while an incident is open
+      collector: TimelineCollector(store, workspace, journal).run() in an App worker while an incident is open
         in the active workspace's context (restarted on a context switch or a new incident)
 
 Every store call is a small local write (lock, write, fsync, rename) done on the loop like the journal's appends;
@@ -16,7 +16,6 @@ nothing here writes to the cluster (the snapshot only reads).
 """
 from __future__ import annotations
 
-import asyncio
 import getpass
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.screen import ModalScreen, Screen
+from textual.worker import Worker
 
 from ecotui.errors import EcotuiError
 from ecotui.incident.clock import bells_due, clock_view
@@ -64,7 +64,7 @@ class IncidentFlow:
         self.view: ClockView | None = None
         self.rung: list[str] = []                # deadline ids this process rang the bell for
         self.collector: Any = None
-        self._task: asyncio.Task[Any] | None = None
+        self._worker: Worker[Any] | None = None
         self._collector_key: tuple[int, str] | None = None
         self._listeners: list[Callable[[], None]] = []
         self.last_export: Path | None = None
@@ -150,12 +150,10 @@ class IncidentFlow:
         ws = self.app.workspace
         want = inc is not None and ws.profile.context == inc.context
         key = (id(ws), inc.id) if inc is not None else None
-        running = self._task is not None and not self._task.done()
+        running = self._worker is not None and not self._worker.is_finished
         if want and running and key == self._collector_key:
             return
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = None
+        self.stop()
         if not want:
             self._collector_key = None
             return
@@ -163,7 +161,8 @@ class IncidentFlow:
         self.collector = TimelineCollector(self.store, ws, self.app.journal, interval=self.collect_interval,
                                            clock=self.clock)
         self._collector_key = key
-        self._task = asyncio.get_running_loop().create_task(self.collector.run())
+        # a worker: cancelled with the App (a context switch or a new incident starts another one)
+        self._worker = self.app.run_worker(self.collector.run(), group="incident-collector", exit_on_error=False)
 
     def collect_now(self) -> None:
         """One collection pass at once (after an action, or the view's refresh key)."""
@@ -178,8 +177,11 @@ class IncidentFlow:
         self.tick()
 
     def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self.collector is not None:
+            self.collector.stop()
+        if self._worker is not None and not self._worker.is_finished:
+            self._worker.cancel()
+        self._worker = None
 
     # ---- writes ---------------------------------------------------------------------------------------------------
 

@@ -173,6 +173,12 @@ async def test_incident_mode_done_when(testbed, tmp_path):
             await pilot.press(key("incident_timeline"))
             iv = await wait(pilot, lambda: isinstance(app2.screen, IncidentScreen) and app2.screen, 5, "view")
             await wait(pilot, lambda: len(iv.table.keys) >= entries_before, 5, "timeline after the restart")
+            # the evidence: the affected namespace as YAML next to the incident (reads only; secret values never)
+            await pilot.press(key("incident_snapshot"))
+            snap = await wait(pilot, lambda: flow2.last_snapshot, 30, "snapshot written")
+            text = snap.read_text()
+            assert snap.parent == flow2.store.dir_for(flow2.current) and "kind: List" in text
+            assert f"name: {SVC}" in text and "kind: Deployment" in text
             # resolve, then export
             await pilot.press(key("incident_resolve"))
             form = await wait(pilot, lambda: isinstance(app2.screen, FormScreen) and app2.screen, 5, "resolve")
