@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from . import fakebin, kwokcfg, paths, ports, scenario
+from . import awsconfig, fakebin, kwokcfg, paths, ports, scenario
 from . import pki as pki_mod
 from .procs import Component
 
@@ -305,7 +305,7 @@ def _specs(b, st: Path, pki: Path, kc: str, sched_cfg: Path, prom_cfg: Path, py:
                   lambda: _moto_seeded(st), env=PY_ENV),
         Component("eksauth", [py, "-m", "testbed.eksauth", "--host", H, "--port", str(ports.EKS_AUTH),
                               "--sts", f"http://{H}:{ports.MOTO}", "--cluster", ports.EKS_CLUSTER,
-                              "--cluster", ports.EKS_CLUSTER_2],
+                              "--cluster", ports.EKS_CLUSTER_2, "--key", f"{awsconfig.ACCESS_KEY}={awsconfig.SECRET_KEY}"],
                   lambda: _get_ok(f"http://{H}:{ports.EKS_AUTH}/healthz"), env=PY_ENV),
         Component("loggen", [py, "-m", "testbed.loggen", "--state-dir", str(st), "--loki", f"http://{H}:{ports.LOKI}",
                              "--kubeconfig", kc], _logs_fresh, env=PY_ENV),

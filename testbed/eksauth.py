@@ -8,7 +8,9 @@ STS GetCallerIdentity URL>` is checked the way aws-iam-authenticator checks it (
 query parameters on the whitelist only, Action=GetCallerIdentity, `x-k8s-aws-id` among the signed headers,
 0 ≤ X-Amz-Expires ≤ 900, and not older than 15 minutes after X-Amz-Date. The URL must point at moto — exactly
 http://127.0.0.1:35000/ (any other scheme, host, port or path is refused before any request: the authenticator
-never talks to anything else). Then it GETs the URL from moto's STS with the `x-k8s-aws-id` header (plus a dummy
+never talks to anything else). For the testbed's own (fake) keys it checks the SigV4 signature itself, trying
+each accepted cluster name as `x-k8s-aws-id` (moto's STS checks no signature; tokens from keys moto issued, e.g.
+assumed roles, are left to moto). Then it GETs the URL from moto's STS with the `x-k8s-aws-id` header (plus a dummy
 Authorization header: moto routes a query-signed GET to S3 otherwise) and maps the caller's ARN to the user
 `<arn>` in the group `ecotui:eks-admins` (bound to cluster-admin by `up`).
 
@@ -21,11 +23,13 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import hashlib
+import hmac
 import sys
 import time
 from calendar import timegm
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 from xml.etree import ElementTree
 
 import httpx
@@ -49,7 +53,8 @@ class Rejected(Exception):
 @dataclass(frozen=True)
 class Config:
     sts: str                    # "http://127.0.0.1:35000": the only base URL a token may point at
-    clusters: tuple[str, ...]   # accepted x-k8s-aws-id values (the first one is sent)
+    clusters: tuple[str, ...]   # accepted x-k8s-aws-id values
+    keys: tuple[tuple[str, str], ...] = ()   # (access key, secret) whose signatures we check ourselves
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,39 @@ def decode(token: str, sts: str, now: float) -> Presigned:
     return Presigned(url, p["x-amz-credential"], signed, p["x-amz-signature"])
 
 
+def signature(url: str, cluster: str, secret: str) -> str:
+    """The SigV4 query signature of a presigned GetCallerIdentity URL with header x-k8s-aws-id = cluster (what
+    STS computes; moto does not check signatures, so we do for the keys we know)."""
+    u = urlsplit(url)
+    q = [(k, v) for k, v in parse_qsl(u.query, keep_blank_values=True) if k != "X-Amz-Signature"]
+    p = dict(q)
+    enc = lambda x: quote(x, safe="-_.~")  # noqa: E731
+    canonical_query = "&".join(f"{enc(k)}={enc(v)}" for k, v in sorted(q))
+    signed = p.get("X-Amz-SignedHeaders", "")
+    values = {"host": u.netloc, "x-k8s-aws-id": cluster}
+    headers = "".join(f"{h}:{values.get(h, '')}\n" for h in signed.split(";"))
+    creq = "\n".join(["GET", u.path or "/", canonical_query, headers, signed, hashlib.sha256(b"").hexdigest()])
+    scope = p.get("X-Amz-Credential", "").split("/", 1)[-1]
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", p.get("X-Amz-Date", ""), scope,
+                         hashlib.sha256(creq.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def cluster_of(pre: Presigned, cfg: Config) -> str:
+    """The accepted cluster the token was signed for (checked when we know the key's secret; else the first one,
+    and moto's STS — which checks no signature — decides)."""
+    secret = dict(cfg.keys).get(pre.credential.split("/", 1)[0])
+    if secret is None:
+        return cfg.clusters[0]
+    for cluster in cfg.clusters:
+        if hmac.compare_digest(signature(pre.url, cluster, secret), pre.signature):
+            return cluster
+    raise Rejected("signature does not match (the token was altered, or made for another cluster)")
+
+
 def identity(xml: str) -> tuple[str, str, str]:
     """(arn, account, user id) from an STS GetCallerIdentityResponse."""
     root = ElementTree.fromstring(xml)
@@ -117,10 +155,11 @@ async def verify(token: str, cfg: Config, client: httpx.AsyncClient, now: float 
     """The TokenReview status for `token`."""
     try:
         pre = decode(token, cfg.sts, time.time() if now is None else now)
+        cluster = cluster_of(pre, cfg)
         auth = (f"AWS4-HMAC-SHA256 Credential={pre.credential}, SignedHeaders={pre.signed_headers}, "
                 f"Signature={pre.signature}")
         try:
-            r = await client.get(pre.url, headers={"x-k8s-aws-id": cfg.clusters[0], "Authorization": auth})
+            r = await client.get(pre.url, headers={"x-k8s-aws-id": cluster, "Authorization": auth})
         except httpx.HTTPError as e:
             raise Rejected(f"STS unreachable: {type(e).__name__}") from None
         if r.status_code != 200:
@@ -170,11 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--sts", required=True, help="the STS (moto) base URL tokens must point at")
     ap.add_argument("--cluster", action="append", required=True, help="accepted cluster name (x-k8s-aws-id)")
+    ap.add_argument("--key", action="append", default=[], metavar="ACCESS_KEY=SECRET",
+                    help="a (fake) key pair whose signatures are checked here")
     a = ap.parse_args(argv)
     if not urlsplit(a.sts).hostname or not str(urlsplit(a.sts).hostname).startswith("127."):
         print(f"eksauth: refusing STS {a.sts}: loopback only", file=sys.stderr)
         return 2
-    return serve_loopback("eksauth", make_app(Config(a.sts.rstrip("/"), tuple(a.cluster))), a.host, a.port)
+    return serve_loopback("eksauth", make_app(Config(a.sts.rstrip("/"), tuple(a.cluster),
+                                                            tuple(tuple(k.split("=", 1)) for k in a.key))), a.host, a.port)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,32 @@ def test_any_url_but_motos_is_refused_before_any_request(url):
     assert seen == []
 
 
+def _signed(cluster: str, secret: str = "s3cret") -> str:
+    import boto3
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=STS, aws_access_key_id="AKIAKNOWN",
+                       aws_secret_access_key=secret)
+    sts.meta.events.register("provide-client-params.sts.GetCallerIdentity",
+                             lambda params, context, **_: context.update(c=params.pop("x-k8s-aws-id")))
+    sts.meta.events.register("before-sign.sts.GetCallerIdentity",
+                             lambda request, **_: request.headers.__setitem__("x-k8s-aws-id", request.context["c"]))
+    return sts.generate_presigned_url("get_caller_identity", Params={"x-k8s-aws-id": cluster}, ExpiresIn=60,
+                                      HttpMethod="GET")
+
+
+def test_signatures_of_known_keys_are_checked_and_name_the_cluster():
+    cfg = eksauth.Config(STS, (ports.EKS_CLUSTER, ports.EKS_CLUSTER_2), (("AKIAKNOWN", "s3cret"),))
+    now = time.time()
+    url = _signed(ports.EKS_CLUSTER_2)
+    pre = eksauth.decode(token(url), STS, now)
+    assert eksauth.cluster_of(pre, cfg) == ports.EKS_CLUSTER_2          # the header the token was signed with
+    for bad in (_signed("someone-elses-cluster"), _signed(ports.EKS_CLUSTER, secret="guessed"),
+                url[:-4] + ("0000" if not url.endswith("0000") else "1111")):
+        with pytest.raises(eksauth.Rejected, match="signature does not match"):
+            eksauth.cluster_of(eksauth.decode(token(bad), STS, now), cfg)
+    unknown = eksauth.decode(token(f"{STS}/?{QUERY}"), STS, NOW)         # a key moto issued: moto decides
+    assert eksauth.cluster_of(unknown, cfg) == ports.EKS_CLUSTER
+
+
 @pytest.mark.parametrize("tok, why", [
     ("da6cf3464bd6c33259d0", "not a k8s-aws-v1 token"),
     ("k8s-aws-v1.!!!notbase64", "not base64url"),
