@@ -127,12 +127,12 @@ class ClustersScreen(Screen[None]):
             self.runs += 1
         self.clusters = {context_name(c): c for c in clusters}
         self.problems = [one_line(str(p), 300) for p in problems]
-        if self.is_mounted:
+        if self.query("#clusters-table"):
             self.table.apply({k: cluster_cells(c) for k, c in sorted(self.clusters.items())})
             self._show()
 
     def _show(self) -> None:
-        if not self.is_mounted:
+        if not self.query("#clusters-title"):
             return
         styles = self._styles()
         profiles, regions = self._scope()

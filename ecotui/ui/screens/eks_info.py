@@ -92,7 +92,9 @@ def info_text(info: Any, target: EksTarget, styles: Mapping[str, Style]) -> Text
         gstatus = str(_a(g, "status", default="?"))
         issues = list(_a(g, "health", "health_issues", default=()) or ())
         t.append(f"  {_s(_a(g, 'name'), 40)}", style="bold")
-        t.append(f"  v{_s(_a(g, 'version', default='?'), 12)}  AMI {_s(_a(g, 'release_version', 'releaseVersion', default='?'), 30)}"
+        gv = str(_a(g, "version", default="?"))
+        t.append(f"  v{_s(gv, 12)}", style=st("warning") if gv != str(_a(info, "version", default=gv)) else "")
+        t.append(f"  AMI {_s(_a(g, 'release_version', 'releaseVersion', default='?'), 30)}"
                  f"  {_a(g, 'desired', default='?')} desired ({_a(g, 'min', 'min_size', default='?')}-"
                  f"{_a(g, 'max', 'max_size', default='?')})  ")
         t.append(_s(gstatus, 30), style=st(_level(gstatus) or ("critical" if issues else "ok")))
@@ -101,17 +103,18 @@ def info_text(info: Any, target: EksTarget, styles: Mapping[str, Style]) -> Text
             t.append(f"    ! {_s(issue, 200)}\n", style=st("critical"))
 
     addons = list(_a(info, "addons", "add_ons", default=()) or ())
-    t.append(f"\nAdd-ons ({len(addons)})\n", style="bold")
+    t.append(f"\nAdd-ons ({len(addons)})", style="bold")
+    t.append("   (→ a newer compatible version)\n" if addons else "\n", style=st("muted"))
     if not addons:
         t.append(f"  {_s(_a(info, 'addons_note', default='none'))}\n", style=st("muted"))
     for a in addons:
         astatus = str(_a(a, "status", default="?"))
         newest = _a(a, "newest", "newest_version", "latest_version", default="")
         version = _a(a, "version", default="?")
-        t.append(f"  {_s(_a(a, 'name'), 32):<32} {_s(version, 30):<24} ")
+        t.append(f"  {_s(_a(a, 'name'), 40):<18} {_s(version, 40):<20} ")
         t.append(_s(astatus, 20), style=st(_level(astatus) or "ok"))
         if newest and newest != version:
-            t.append(f"  → {_s(newest, 30)} available", style=st("warning"))
+            t.append(f"  → {_s(newest, 40)}", style=st("warning"))
         t.append("\n")
         for issue in list(_a(a, "health", "health_issues", default=()) or ()):
             t.append(f"    ! {_s(issue, 200)}\n", style=st("critical"))
@@ -153,6 +156,7 @@ class EksInfoScreen(Screen[None]):
         self._styles = styles
         self.hints = hints
         self.text = ""
+        self.styled = Text()
         self.info: Any = None
         self.loading = False
         self.loads = 0
@@ -182,6 +186,7 @@ class EksInfoScreen(Screen[None]):
         self.query_one("#eks-title", Static).update(t)
 
     def _set(self, text: Text) -> None:
+        self.styled = text
         self.text = text.plain
         self.query_one("#eks-text", Static).update(text)
         self._title()
@@ -211,7 +216,7 @@ class EksInfoScreen(Screen[None]):
         finally:
             self.loading = False
             self.loads += 1
-        if self.is_mounted:
+        if self.query("#eks-text"):
             self._set(text)
 
     def action_back(self) -> None:
