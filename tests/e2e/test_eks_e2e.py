@@ -215,3 +215,162 @@ def test_the_workspaces_amp_prometheus_client_signs_what_botocore_verifies(aws_e
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+# ---- the app: discover → connect → nodes → EC2 describe → snapshot, with no kubeconfig entry and no aws CLI ---
+
+def _node(name: str, instance: dict[str, Any]) -> dict[str, Any]:
+    from e2e_objects import node_manifest
+    n = node_manifest(name, "eks-e2e")
+    n["spec"]["providerID"] = f"aws:///{instance['zone']}/{instance['id']}"
+    n["metadata"]["labels"].update({"eks.amazonaws.com/nodegroup": instance["nodegroup"],
+                                    "node.kubernetes.io/instance-type": "m5.large",
+                                    "topology.kubernetes.io/zone": instance["zone"]})
+    return n
+
+
+def _volume_objects(ns: str, rid: str, volume: dict[str, Any]) -> list[dict[str, Any]]:
+    pv, pvc = f"eks-e2e-{rid}-pv", "orders-data"
+    return [
+        {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv},
+         "spec": {"capacity": {"storage": f"{volume['size']}Gi"}, "accessModes": ["ReadWriteOnce"],
+                  "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "",
+                  "claimRef": {"namespace": ns, "name": pvc},
+                  "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": volume["id"], "fsType": "ext4"},
+                  "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                      {"key": "topology.kubernetes.io/zone", "operator": "In", "values": [volume["zone"]]}]}]}}}},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": pvc, "namespace": ns},
+         "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "volumeName": pv,
+                  "resources": {"requests": {"storage": f"{volume['size']}Gi"}}}},
+    ]
+
+
+def _kubeconfig_without_the_cluster(tb, tmp_path: Path) -> Path:
+    """The testbed's kubeconfig as it is: one unrelated context (ecotui-testbed), no entry for any EKS cluster."""
+    kc = yaml.safe_load(tb.kubeconfig.read_text())
+    assert [c["name"] for c in kc["contexts"]] == [tb.context]
+    assert not any("eks" in json.dumps(u) or "exec" in u.get("user", {}) for u in kc["users"])
+    out = tmp_path / "kubeconfig"
+    out.write_text(yaml.safe_dump(kc))
+    return out
+
+
+def _app(tb, tmp_path: Path, profiles: list[str]):
+    from ecotui.config import load_config
+    from ecotui.keymap import load_keymap
+    from ecotui.kube.kubeconfig import load_kubeconfig
+    from ecotui.ui.app import EcotuiApp
+    from ecotui.workspace import WorkspaceFactory
+    cfg = yaml.safe_load(tb.ecotui_config.read_text())
+    cfg["aws"] = {"profiles": profiles, "regions": [ports.EKS_REGION, ports.EKS_REGION_2]}
+    (tmp_path / "ecotui.yaml").write_text(yaml.safe_dump(cfg))
+    keymap, problems = load_keymap()
+    assert not problems
+    factory = WorkspaceFactory(load_kubeconfig(str(_kubeconfig_without_the_cluster(tb, tmp_path))),
+                               load_config(str(tmp_path / "ecotui.yaml")), first_context=tb.context,
+                               all_namespaces=True)
+    assert not any(c.startswith("eks:") for c in factory.contexts)
+    app = EcotuiApp(factory.build(tb.context), keymap=keymap, workspace_factory=factory.build,
+                    contexts=factory.contexts)
+    return app, keymap
+
+
+def _header(app) -> str:
+    return app.screen.query_one("#header").plain if app.screen.query("#header") else ""
+
+
+async def test_discover_connect_nodes_ec2_describe_and_snapshot_without_kubeconfig_entry_or_aws_cli(
+        aws_env, testbed, tmp_path):
+    from e2e_app import wait
+    from ecotui.aws import session
+    from ecotui.ui.screens.clusters import ClustersScreen
+    from ecotui.ui.screens.confirm import ConfirmScreen
+    from ecotui.ui.screens.kind_view import KindScreen
+    from ecotui.ui.screens.text_view import DescribeScreen
+    from e2e_objects import apply
+    rid = uuid.uuid4().hex[:6]
+    ns = f"eks-e2e-{rid}"
+    spot = next(i for i in aws_env["instances"] if i["lifecycle"] == "spot")
+    od = next(i for i in aws_env["instances"] if i["lifecycle"] == "on_demand")
+    nodes = {f"eks-e2e-{rid}-spot": spot, f"eks-e2e-{rid}-od": od}
+    testbed.create_namespace(ns)
+    try:
+        apply(testbed, [_node(n, i) for n, i in nodes.items()] + _volume_objects(ns, rid, aws_env["volume"]))
+        app, keymap = _app(testbed, tmp_path, [ports.AWS_PROFILE])
+        k = lambda a: keymap.keys_for(a)[0]  # noqa: E731
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait(pilot, lambda: "live" in _header(app), 30, "the unrelated first context live")
+            await pilot.press(k("clusters"))
+            screen = await wait(pilot, lambda: isinstance(app.screen, ClustersScreen) and app.screen, 5, "clusters")
+            await wait(pilot, lambda: screen.runs >= 1 and not screen.discovering, 60, "discovery done")
+            assert screen.problems == [], screen.problems
+            assert set(screen.table.keys) == {DEV_CONTEXT, f"eks:{ports.AWS_PROFILE}/{ports.EKS_REGION_2}/{WEST}"}
+            assert screen.table.move_to_key(DEV_CONTEXT)
+            await pilot.press("enter")
+            await wait(pilot, lambda: app.session.context == DEV_CONTEXT and "live" in _header(app), 30,
+                       f"connected to {DEV_CONTEXT}")
+            assert DEV_CONTEXT in app.contexts and DEV_CONTEXT in _header(app)
+            nodes_table = app.cockpit.tables["nodes"]
+            await wait(pilot, lambda: set(nodes) <= set(nodes_table.keys), 30, "our EC2-backed nodes listed")
+            assert len(nodes_table.keys) >= 12 + len(nodes)
+
+            # the node describe shows what moto says about the spot instance
+            ec2 = session.client("ec2", ports.AWS_PROFILE, ports.EKS_REGION)
+            (inst,) = [i for r in ec2.describe_instances(InstanceIds=[spot["id"]])["Reservations"]
+                       for i in r["Instances"]]
+            await pilot.press("1")
+            assert nodes_table.move_to_key(f"eks-e2e-{rid}-spot")
+            await pilot.press(k("describe"))
+            d = await wait(pilot, lambda: isinstance(app.screen, DescribeScreen) and "EC2:" in app.screen.text
+                           and app.screen, 30, "the EC2 section")
+            text = d.text
+            for want in (spot["id"], inst["InstanceType"], inst["Placement"]["AvailabilityZone"], "spot",
+                         inst["State"]["Name"]):
+                assert want in text.split("EC2:", 1)[1], f"{want!r} not in the EC2 section:\n{text}"
+            await pilot.press("escape")
+
+            # b on the PVC: the snapshot is created in moto, followed to completed, and journaled
+            await pilot.press("colon", *"pvc", "enter")
+            view = await wait(pilot, lambda: isinstance(app.screen, KindScreen) and app.screen, 10, "pvc view")
+            await wait(pilot, lambda: f"{ns}/orders-data" in view.table.keys, 30, "our PVC listed")
+            assert view.table.move_to_key(f"{ns}/orders-data")
+            await pilot.press(k("snapshot_volume"))
+            dialog = await wait(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen, 30,
+                                "snapshot confirmation")
+            shown = "\n".join(dialog.preview.lines)
+            assert aws_env["volume"]["id"] in shown and "EcoTrack backup" in shown, shown
+            assert dialog.context == DEV_CONTEXT and dialog.namespace == ns
+            await pilot.press(k("confirm"))
+            done = await wait(pilot, lambda: [e for e in app.journal.read() if e.get("action") == "snapshot_volume"
+                                              and e.get("event") in ("done", "failed")], 60,
+                              "journal: snapshot done")
+        entries = [e for e in app.journal.read() if e.get("action") == "snapshot_volume"]
+        assert done and done[-1].get("event") == "done", entries
+        snaps = ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [aws_env["volume"]["id"]]}])
+        ids = {s["SnapshotId"]: s for s in snaps["Snapshots"]}
+        sid = next(s for s in ids if s in json.dumps(done[-1]))
+        assert ids[sid]["State"] == "completed" and ids[sid]["Description"].startswith("EcoTrack backup ")
+        assert [e.get("event") for e in entries][-2:] == ["requested", "done"], entries
+    finally:
+        testbed.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+        for n in [*nodes, f"eks-e2e-{rid}-pv"]:
+            kind = "pv" if n.endswith("-pv") else "node"
+            testbed.kubectl("delete", kind, n, "--wait=false", check=False)
+
+
+async def test_an_expired_profile_in_the_clusters_screen_is_one_line(aws_env, testbed, tmp_path):
+    from e2e_app import wait
+    from ecotui.ui.screens.clusters import ClustersScreen
+    expired = f"{ports.AWS_PROFILE}-expired"
+    app, keymap = _app(testbed, tmp_path, [expired])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait(pilot, lambda: "live" in _header(app), 30, "live")
+        await pilot.press(keymap.keys_for("clusters")[0])
+        screen = await wait(pilot, lambda: isinstance(app.screen, ClustersScreen) and app.screen, 5, "clusters")
+        await wait(pilot, lambda: screen.runs >= 1 and not screen.discovering, 60, "discovery done")
+        assert screen.table.keys == [] or not list(screen.table.keys)
+        assert len(screen.problems) == 1, screen.problems
+        line = screen.problems[0]
+        assert expired in line and "expired" in line.lower() and "\n" not in line, line
+        shown = str(screen.query_one("#clusters-problems").render())
+        assert expired in shown
