@@ -346,6 +346,8 @@ async def test_discover_connect_nodes_ec2_describe_and_snapshot_without_kubeconf
                               "journal: snapshot done")
         entries = [e for e in app.journal.read() if e.get("action") == "snapshot_volume"]
         assert done and done[-1].get("event") == "done", entries
+        assert done[-1]["context"] == DEV_CONTEXT and done[-1]["namespace"] == ns
+        assert done[-1]["user"].startswith("arn:aws:"), done[-1]   # the API server knew us by our STS identity
         snaps = ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [aws_env["volume"]["id"]]}])
         ids = {s["SnapshotId"]: s for s in snaps["Snapshots"]}
         sid = next(s for s in ids if s in json.dumps(done[-1]))
