@@ -284,3 +284,22 @@ async def test_a_second_app_on_the_same_state_dir_sees_the_incident_after_its_ti
             flow(second).store.note("from the second app", user="other")
             await wait_for(p1, lambda: any(e.text.endswith("from the second app") or "from the second app" in e.text
                                            for e in flow(first).current.entries), "note seen by the first")
+
+
+def test_the_bar_text_fits_80_columns_and_shortens_in_steps():
+    from ecotui.incident.model import Incident
+    from ecotui.incident.policy import load_policy
+    from ecotui.ui.widgets.incident_bar import bar_text
+    policy = load_policy(None)
+    inc = Incident(id="INC-20261201-0213-4f2a", title="t", services=("payment-service",), namespaces=("ecotrack",),
+                   severity="P1", impact="", context="c", user="u", started=T0 - 725)
+    view = clock_view(inc, policy, T0)
+    full = bar_text(inc, view, T0, 200).plain
+    assert full == (" INC-20261201-0213-4f2a  P1 payment-service │ 12m05s │ Immediate response │ SLA 47m55s │ "
+                    "update in 17m55s │ L2 in 47m55s"), full
+    for width in (80, 100):
+        t = bar_text(inc, view, T0, width).plain
+        assert len(t) <= width and inc.id in t and "12m05s" in t and "SLA" in t and "L2" in t, t
+    many = Incident(**{**inc.__dict__, "services": ("payment-service", "order-service", "user-service")})
+    t = bar_text(many, clock_view(many, policy, T0), T0, 80).plain
+    assert len(t) <= 80 and inc.id in t, t

@@ -93,7 +93,7 @@ class StartDialog(ModalScreen["dict[str, str] | None"]):
     StartDialog #start-title { height: 1; text-style: bold; padding: 0 1; }
     StartDialog .form-label { height: 1; padding: 0 1; color: $text-muted; }
     StartDialog Input, StartDialog Input:focus { height: 1; border: none; padding: 0 1; background: $panel; }
-    StartDialog OptionList { height: auto; max-height: 10; border: none; padding: 0; }
+    StartDialog OptionList, StartDialog OptionList:focus { height: auto; max-height: 10; border: none; padding: 0; }
     StartDialog #form-error { height: auto; padding: 0 1; color: $error; }
     StartDialog #form-keys { height: 1; padding: 0 1; color: $text-muted; }
     """
@@ -179,7 +179,7 @@ class ChoiceDialog(ModalScreen["tuple[str, str] | None"]):
                               background: $surface; }
     ChoiceDialog #choice-title { height: 1; text-style: bold; padding: 0 1; }
     ChoiceDialog .form-label { height: 1; padding: 0 1; color: $text-muted; }
-    ChoiceDialog OptionList { height: auto; max-height: 14; border: none; }
+    ChoiceDialog OptionList, ChoiceDialog OptionList:focus { height: auto; max-height: 14; border: none; }
     ChoiceDialog Input, ChoiceDialog Input:focus { height: 1; border: none; padding: 0 1; background: $panel; }
     ChoiceDialog #form-error { height: auto; padding: 0 1; color: $error; }
     ChoiceDialog #form-keys { height: 1; padding: 0 1; color: $text-muted; }

@@ -50,11 +50,11 @@ LEVELS = 5
 
 def bar_parts(inc: Incident, view: ClockView, now: float, level: int) -> list[tuple[str, str]]:
     """(text, semantic style) parts of the line at a verbosity `level`: 0 everything; 1 minutes only from 10 min
-    on, short labels, the phase's first word; 2 without the phase; 3 the services cut to 12; 4 without them."""
+    on, short labels, the phase's first word; 2 without the phase; 3 the services cut to 10; 4 without them."""
     services = ",".join(inc.services)
     parts: list[tuple[str, str]] = [(f" {inc.id} ", "badge"), (f" {inc.severity}", "severity")]
     if level < 4:
-        parts.append((f" {one_line(services, 12 if level == 3 else 18 if level else 60)}", ""))
+        parts.append((f" {one_line(services, 10 if level == 3 else 18 if level else 60)}", ""))
     if not inc.open:
         parts.append((f"{SEP}resolved after {short(view.elapsed)}", "ok"))
         return parts
