@@ -295,3 +295,17 @@ def test_two_processes_mutating_at_once_lose_nothing(tmp_path):
     assert inc is not None and inc.version == 201
     texts = {e.text for e in inc.entries if e.source == "note"}
     assert texts == {f"{n}-{i}" for n in "ab" for i in range(100)}
+
+
+def test_bells_ring_once_across_a_restart(tmp_path):
+    from ecotui.incident.clock import bells_due, clock_view
+    from ecotui.incident.policy import load_policy
+    policy, clock = load_policy(), Clock()
+    s = IncidentStore(tmp_path, clock=clock)
+    start(s, severity="P0")
+    clock.t += 16 * 60
+    due = bells_due(s.current, clock_view(s.current, policy, clock.t))
+    assert due == ["response", "update-0", "escalate-L2"]
+    s.mark_bells(due)
+    again = IncidentStore(tmp_path, clock=clock)                  # a restart
+    assert bells_due(again.current, clock_view(again.current, policy, clock.t + 60)) == []
