@@ -303,3 +303,25 @@ def test_the_bar_text_fits_80_columns_and_shortens_in_steps():
     many = Incident(**{**inc.__dict__, "services": ("payment-service", "order-service", "user-service")})
     t = bar_text(many, clock_view(many, policy, T0), T0, 80).plain
     assert len(t) <= 80 and inc.id in t, t
+
+
+async def test_read_only_context_runs_an_incident_without_cluster_writes_and_hostile_text_is_inert(tmp_path):
+    s = make_session()
+    ws = workspace(s, readonly=True)
+    app = EcotuiApp(ws, clock=lambda: T0, poll_interval=0.05, journal=Journal(tmp_path / "journal.jsonl"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(key("incident_start"))
+        dialog = await wait_for(pilot, lambda: isinstance(app.screen, StartDialog) and app.screen, "start dialog")
+        dialog.query_one("#field-title").value = "evil \x1b[2J\x1b]52;c;aGk=\x07 title"
+        dialog.query_one("#field-services").value = "payment-service"
+        dialog.query_one("#field-impact").focus()
+        await pilot.press("enter")
+        inc = await wait_for(pilot, lambda: flow(app).current, "incident started read-only")
+        await pilot.press(key("incident_timeline"))
+        await wait_for(pilot, lambda: isinstance(app.screen, IncidentScreen), "view")
+        await pilot.press(key("incident_ack"))
+        await wait_for(pilot, lambda: flow(app).current.acked_at is not None, "acked")
+        text = screen_text(app)
+        assert inc.id in text and "\x1b" not in text and "evil" in text
+        assert ws.api.writes() == []
