@@ -169,6 +169,9 @@ class Authenticator:
         from ..aws.token import EksTokenSource
         e = self.eks
         assert e is not None
+        if not _botocore_available():
+            raise AuthError(f"user {self.user.name!r}: EKS cluster {e.cluster} needs botocore for its token, which "
+                            "is not installed", "pip install boto3 (an ecotui dependency)")
         if self._eks_tokens is None:
             self._eks_tokens = EksTokenSource(e.cluster, e.region, e.profile, e.role_arn, clock=self._clock)
         try:

@@ -75,3 +75,12 @@ async def test_native_token_from_a_matched_exec_user(aws_env):
 def test_a_static_token_wins_over_the_exec_plugin():
     auth = Authenticator(UserInfo(name="u", token="abc", exec=AWS_EXEC), CLUSTER)
     assert not auth.native_eks and auth.method == "token"
+
+
+async def test_eks_user_without_botocore_is_one_line(monkeypatch):
+    from ecotui.errors import AuthError
+    monkeypatch.setattr(aws_session, "available", lambda: False)
+    auth = Authenticator(UserInfo(name="u", eks=EksAuth("c1", "us-east-1")), CLUSTER)
+    with pytest.raises(AuthError) as exc:
+        await auth.credentials()
+    assert exc.value.message == "user 'u': EKS cluster c1 needs botocore for its token, which is not installed"
