@@ -8,7 +8,7 @@ the testbed's `ecotui-testbed` context (client certificates, no `eks:`, no exec 
     the UI imported meanwhile, as cli._run does) → EcotuiApp headless (Textual's run_test) → first frame drawn
 
 and reports the milestones (seconds since the interpreter started running the script) plus the process's wall
-time, and which boto3/botocore modules ended up in sys.modules (must be none). Runs alternate between the trees
+time and CPU time (user+sys: what the start-up costs, least disturbed by other load on the machine), and which boto3/botocore modules ended up in sys.modules (must be none). Runs alternate between the trees
 (baseline, current, baseline, …) after one discarded warm-up each, so drift on the machine hits both alike.
 
     python -m bench.startup [--runs 15] [--base 3951079] [--json out.json]
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -92,22 +93,29 @@ def non_aws_config(tmp: Path) -> Path:
     return out
 
 
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def one_run(tree: Path, env: dict[str, str]) -> dict[str, Any]:
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", CHILD, CONTEXT], cwd=tree, capture_output=True, text=True,
                        env={**env, "PYTHONPATH": str(tree)}, timeout=120)
     wall = time.perf_counter() - t0
+    cpu = _children_cpu() - cpu0   # this child's user+sys CPU: less sensitive to other load than wall time
     if p.returncode != 0:
         raise RuntimeError(f"{tree}: exit {p.returncode}: {p.stderr.strip()[-800:]}")
     got = json.loads(p.stdout.strip().splitlines()[-1])
     if not got["ecotui_file"].startswith(str(tree)):
         raise RuntimeError(f"{tree}: imported ecotui from {got['ecotui_file']}")
-    return {**got["marks"], "wall": wall, "aws_modules": got["aws_modules"]}
+    return {**got["marks"], "wall": wall, "cpu": cpu, "aws_modules": got["aws_modules"]}
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for k in (*MILESTONES, "wall"):
+    for k in (*MILESTONES, "wall", "cpu"):
         xs = [r[k] for r in runs]
         out[k] = {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
     out["aws_modules"] = sorted({m for r in runs for m in r["aws_modules"]})
@@ -140,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append(one_run(tree, env))
         load_after = os.getloadavg()
     summary = {name: summarize(r) for name, r in runs.items()}
-    ratio = {k: summary["now"][k]["median"] / summary["base"][k]["median"] for k in (*MILESTONES, "wall")}
+    ratio = {k: summary["now"][k]["median"] / summary["base"][k]["median"] for k in (*MILESTONES, "wall", "cpu")}
     base_head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=base, capture_output=True, text=True).stdout.strip()
     result = {"provenance": meta.provenance(REPO), "base_commit": base_head, "runs_per_tree": a.runs,
               "loadavg_before": load_before, "loadavg_after": load_after, "summary": summary, "ratio": ratio,
@@ -158,7 +166,7 @@ def report(r: dict[str, Any]) -> str:
              f"(now {str(g.get('head'))[:10]}{' dirty' if g.get('dirty') else ''} vs base {r['base_commit'][:10]}); "
              f"load average {r['loadavg_before'][0]:.2f} → {r['loadavg_after'][0]:.2f}",
              f"{'milestone (s)':16} {'base median (min–max)':>24} {'now median (min–max)':>24} {'now/base':>9}"]
-    for k in (*MILESTONES, "wall"):
+    for k in (*MILESTONES, "wall", "cpu"):
         b, n = s["base"][k], s["now"][k]
         lines.append(f"{k:16} {b['median']:>8.3f} ({b['min']:.3f}–{b['max']:.3f}) "
                      f"{n['median']:>8.3f} ({n['min']:.3f}–{n['max']:.3f}) {ratio[k]:>9.3f}")
