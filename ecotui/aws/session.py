@@ -39,6 +39,7 @@ def aws_session(profile: str | None, region: str | None) -> Any:
                 s = boto3.Session(profile_name=profile, region_name=region)
             except Exception as exc:  # ProfileNotFound and friends
                 raise explain(exc, profile) from None
+            _detach_credential_process(s)
             _sessions[key] = s
         return s
 
@@ -62,6 +63,23 @@ def client(service: str, profile: str | None, region: str | None) -> Any:
                 raise explain(exc, profile, region=region) from None
             _clients[key] = c
         return c
+
+
+def _detached_popen(*args: Any, **kwargs: Any) -> Any:
+    import subprocess
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    kwargs.setdefault("start_new_session", True)
+    return subprocess.Popen(*args, **kwargs)
+
+
+def _detach_credential_process(s: Any) -> None:
+    """A profile's credential_process runs like our exec plugins: stdin from /dev/null and in a new session, so it
+    can neither read the TUI's keys nor prompt on its terminal (botocore would let it inherit both)."""
+    try:
+        provider = s._session.get_component("credential_provider").get_provider("custom-process")
+        provider._popen = _detached_popen
+    except Exception:  # noqa: BLE001 - another botocore layout: leave botocore's default
+        pass
 
 
 def region_of(profile: str | None, region: str | None) -> str | None:

@@ -121,3 +121,19 @@ def test_explain_access_denied_names_the_action_and_arn():
     assert e.message == "not allowed: eks:ListClusters in us-east-1 (arn:aws:iam::123456789012:user/bob)"
     assert e.kind == "denied"
     assert json.dumps(e.message)   # plain text
+
+
+async def test_credential_process_cannot_read_the_terminal(aws_env, tmp_path):
+    """Like exec plugins: stdin is /dev/null and the process leads its own session (no controlling terminal)."""
+    import os
+    seen = tmp_path / "seen.json"
+    script = tmp_path / "creds-tty.py"
+    script.write_text("import json, os\n"
+                      f"open({str(seen)!r}, 'w').write(json.dumps([os.readlink('/proc/self/fd/0'), os.getsid(0)]))\n"
+                      "print(json.dumps({'Version': 1, 'AccessKeyId': 'AKIAPROCESS0000003', 'SecretAccessKey': 's'}))\n")
+    aws_env.add_profile("tty", f"region = us-east-1\nendpoint_url = {aws_env.endpoint}\n"
+                        f"credential_process = {sys.executable} {script}")
+    token, _ = await EksTokenSource("c1", "us-east-1", "tty").token()
+    assert credential_of(token) == ("AKIAPROCESS0000003", False)
+    stdin, sid = json.loads(seen.read_text())
+    assert stdin == "/dev/null" and sid != os.getsid(0)
