@@ -16,7 +16,8 @@ from typing import Any
 from .errors import AwsError, expired, explain, no_credentials
 
 _lock = threading.RLock()
-_sessions: dict[tuple[str | None, str | None], Any] = {}
+_sessions: dict[str | None, Any] = {}     # one per profile: its credentials are resolved once for every region
+_cred_locks: dict[str | None, threading.Lock] = {}
 _clients: dict[tuple[str | None, str | None, str], Any] = {}
 
 
@@ -28,15 +29,17 @@ def available() -> bool:
         return False
 
 
-def aws_session(profile: str | None, region: str | None) -> Any:
-    """The boto3 Session of (profile, region), cached. Raises AwsError (unknown profile …)."""
-    key = (profile, region)
+def aws_session(profile: str | None, region: str | None = None) -> Any:
+    """The boto3 Session of `profile` (None: AWS_PROFILE / the default chain), cached — one per profile, so SSO,
+    assume-role or a credential_process run once for all regions (clients name their region). Raises AwsError
+    (unknown profile …)."""
+    key = profile
     with _lock:
         s = _sessions.get(key)
         if s is None:
             try:
                 import boto3
-                s = boto3.Session(profile_name=profile, region_name=region)
+                s = boto3.Session(profile_name=profile)
             except Exception as exc:  # ProfileNotFound and friends
                 raise explain(exc, profile) from None
             _detach_credential_process(s)
@@ -92,8 +95,11 @@ def frozen_credentials(profile: str | None, region: str | None = None) -> Any:
     botocore's ReadOnlyCredentials (access_key, secret_key, token). Raises AwsError with the one-line fix (SSO
     logged out, none at all, expired credential_process output …)."""
     s = aws_session(profile, region)
+    with _lock:
+        lock = _cred_locks.setdefault(profile, threading.Lock())
     try:
-        creds = s.get_credentials()
+        with lock:   # a boto3 Session is not thread-safe: its first resolution runs once
+            creds = s.get_credentials()
     except Exception as exc:
         raise explain(exc, profile) from None
     if creds is None:
@@ -124,3 +130,4 @@ def reset() -> None:
     with _lock:
         _sessions.clear()
         _clients.clear()
+        _cred_locks.clear()

@@ -141,3 +141,20 @@ class _FakeSession:
 
 def test_discovery_workers():
     assert discovery.WORKERS == 8
+
+
+async def test_a_credential_process_runs_once_for_every_region(aws_env, tmp_path):
+    import sys
+    from datetime import datetime, timedelta, timezone
+    runs = tmp_path / "runs"
+    exp = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    script = tmp_path / "creds.py"
+    script.write_text(f"import json\nopen({str(runs)!r}, 'a').write('x')\n"
+                      "print(json.dumps({'Version': 1, 'AccessKeyId': 'AKIAPROCESS0000004', 'SecretAccessKey': 's', "
+                      f"'SessionToken': 't', 'Expiration': {exp!r}}}))\n")
+    aws_env.add_profile("proc", f"region = us-east-1\nendpoint_url = {aws_env.endpoint}\n"
+                        f"credential_process = {sys.executable} {script}")
+    make_cluster("c1", "us-east-1")
+    clusters, problems = await discover(["proc"], ["us-east-1", "us-west-2", "eu-west-1"])
+    assert [c.name for c in clusters] == ["c1"] and problems == []
+    assert runs.read_text() == "x"
