@@ -16,6 +16,7 @@ Format::
     aws:                                     # EKS discovery [clusters]: the profiles x regions searched
       profiles: [oncall]                     #   (default: AWS_PROFILE / the default chain)
       regions: [us-east-1, eu-west-1]        #   (default: each profile's own region)
+      node_columns_ec2: true                 # nodes pane: instance TYPE, LIFE(cycle), EC2 checks/events (AWS contexts)
     contexts:
       ecotui-testbed:
         namespace: ecotrack
@@ -99,6 +100,7 @@ class AwsConfig:
     """The top-level `aws:`: where [clusters] looks for EKS clusters (empty = the defaults)."""
     profiles: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    node_columns_ec2: bool = False    # the cockpit's nodes pane: TYPE / LIFE / EC2 columns on AWS contexts (UI)
 
 
 @dataclass(frozen=True)
@@ -332,10 +334,11 @@ def _aws(path: Path, raw: Any) -> AwsConfig:
     if raw is None:
         return AwsConfig()
     if not isinstance(raw, dict):
-        raise _err(path, "aws must be a mapping (profiles, regions)")
-    _unknown(path, " in aws", raw, ("profiles", "regions"))
+        raise _err(path, "aws must be a mapping (profiles, regions, node_columns_ec2)")
+    _unknown(path, " in aws", raw, ("profiles", "regions", "node_columns_ec2"))
     return AwsConfig(profiles=_str_list(path, "aws.profiles", raw.get("profiles")),
-                     regions=_str_list(path, "aws.regions", raw.get("regions")))
+                     regions=_str_list(path, "aws.regions", raw.get("regions")),
+                     node_columns_ec2=bool(_opt_bool(path, "aws.node_columns_ec2", raw.get("node_columns_ec2"))))
 
 
 def _wrap(path: Path, parse: Any, raw: Any, where: str, *args: Any) -> Any:

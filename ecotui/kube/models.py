@@ -209,6 +209,7 @@ class PodDetailList(msgspec.Struct, **_S):
 
 class NodeSpec(msgspec.Struct, **_S):
     unschedulable: bool = False
+    providerID: str = ""          # aws:///us-east-1a/i-… : the EC2 node columns (issue 12) read it from the cache
 
 
 class NodeSystemInfo(msgspec.Struct, **_S):
@@ -245,7 +246,6 @@ class NodeAddress(msgspec.Struct, **_S):
 class NodeSpecDetail(NodeSpec, **_S):
     taints: tuple[Taint, ...] = ()
     podCIDR: str = ""
-    providerID: str = ""
 
 
 class NodeSystemInfoDetail(NodeSystemInfo, **_S):

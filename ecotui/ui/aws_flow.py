@@ -181,18 +181,10 @@ def aws_scope(app: Any) -> tuple[list[str | None], list[str]]:
 
 
 def ec2_columns_wanted(app: Any) -> bool:
-    """Config `node_columns_ec2: true` (per context, or in the top-level `aws:` section)."""
-    factory = factory_of(app)
-    cfg = getattr(factory, "config", None)
+    """Config `aws: {node_columns_ec2: true}` (the columns then show on AWS contexts only)."""
+    cfg = getattr(factory_of(app), "config", None)
     if cfg is None:
         return bool(getattr(app, "ec2_columns", False))
-    try:
-        cc = cfg.for_context(app.workspace.profile.context)
-    except Exception:  # noqa: BLE001
-        cc = None
-    own = getattr(cc, "node_columns_ec2", None)
-    if own is not None:
-        return bool(own)
     return bool(getattr(getattr(cfg, "aws", None), "node_columns_ec2", False))
 
 

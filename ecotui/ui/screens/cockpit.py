@@ -17,6 +17,7 @@ from ecotui.textsafe import one_line
 from ecotui.ui.context import UiContext
 from ecotui.ui.rows import NodeCounts, PaneRows, event_order, warnings_delta
 from ecotui.ui.screens.table_screen import SCREEN_ACTIONS, SCREEN_IDS, TABLE_ACTIONS, TABLE_IDS, TableScreen
+from ecotui.ui.ec2_columns import EC2_COLUMNS, Ec2Columns
 from ecotui.ui.top_columns import NODE_TOP_COLUMNS, POD_TOP_COLUMNS, TopColumns
 from ecotui.ui.widgets.filter_bar import FilterBar
 from ecotui.ui.widgets.resource_table import ResourceTable
@@ -58,12 +59,11 @@ class CockpitScreen(TableScreen):
         super().__init__(table_cls, ui, workspace)
         self.counts = NodeCounts()
         self.top = TopColumns()          # CPU/MEM/% columns while usage figures exist (ui/top_columns.py)
+        self.ec2 = Ec2Columns()          # TYPE/LIFE/EC2 columns: AWS contexts with aws.node_columns_ec2 (ui/ec2_columns.py)
         self._usage: Any = None
         self._usage_token = 0
         self.models = {
-            "nodes": PaneRows(lambda n, now: node_cells(n, self.counts.get(n.metadata.name), now)
-                              + (self.top.node_cells(n) if self.top.on else ()),
-                              token=lambda k, n: self.counts.get(n.metadata.name)),
+            "nodes": PaneRows(self._node_row, token=lambda k, n: self.counts.get(n.metadata.name)),
             "pods": PaneRows(lambda p, now: pod_cells(p, now) + (self.top.pod_cells(p) if self.top.on else ())),
             "events": PaneRows(event_cells, order_key=event_order),
         }
@@ -91,6 +91,7 @@ class CockpitScreen(TableScreen):
         self.tables["pods"].focus()
         self.refresh_data(force=True)
         self.set_interval(1.0, self._poll_usage)
+        self.set_interval(2.0, self._poll_ec2)
 
     # ---- top columns (usage held while this screen is visible and its pods are listed) ---------------
 
@@ -106,7 +107,7 @@ class CockpitScreen(TableScreen):
             self._usage, self._usage_token = src, src.acquire(alloc_now=False)
         toggled, fresh = self.top.update(self._usage)
         if toggled:
-            self._set_top_columns()
+            self.set_extra_columns()
         elif fresh:
             self._safe_refresh(fresh=True)   # visible rows only (the AGE refresh), never every pod
 
@@ -121,12 +122,26 @@ class CockpitScreen(TableScreen):
     def on_unmount(self) -> None:
         self._release_usage()
 
-    def _set_top_columns(self) -> None:
-        """Add or drop the top columns: every row of both panes is rendered once with the new columns."""
+    def _node_row(self, n: Any, now: float) -> Any:
+        cells = node_cells(n, self.counts.get(n.metadata.name), now) + (self.top.node_cells(n) if self.top.on else ())
+        return self.ec2.row(n, cells) if self.ec2.on else cells
+
+    def _poll_ec2(self) -> None:
+        self.ec2.tick(self)
+
+    def rerender_nodes(self) -> None:
+        """New EC2 figures: every node row is rendered again (nodes are few)."""
+        self.models["nodes"].reset()
+        self._seen.pop("nodes", None)
+        self._safe_refresh(force=True)
+
+    def set_extra_columns(self) -> None:
+        """Add or drop the top (and EC2) columns: every row of both panes is rendered once with the new columns."""
         for name, extra in (("nodes", NODE_TOP_COLUMNS), ("pods", POD_TOP_COLUMNS)):
             table = self.tables[name]
-            base = [c for c in table.columns_spec if c not in extra]
-            cols = base + list(extra) if self.top.on else base
+            ec2 = EC2_COLUMNS if name == "nodes" else []
+            base = [c for c in table.columns_spec if c not in extra and c not in ec2]
+            cols = base + (list(extra) if self.top.on else []) + (list(ec2) if self.ec2.on else [])
             cursor = table.cursor_key
             self.models[name].reset()
             table.clear()
@@ -198,6 +213,8 @@ class CockpitScreen(TableScreen):
             return [f"node: {one_line(self.node_scope, 60)}"]
         if name == "events" and self._warnings:
             return [f"{self._warnings} warnings"]
+        if name == "nodes" and self.ec2.problem:
+            return [f"EC2: {one_line(self.ec2.problem, 100)}"]
         return []
 
     def reset_data(self) -> None:
