@@ -88,6 +88,7 @@ class Fake:
         monkeypatch.setattr(cluster, "check", lambda name, comp=None: self.w[name])
         monkeypatch.setattr(cluster, "check_all", lambda: [self.w[n] for n in NAMES])
         monkeypatch.setattr(cluster, "_prepare_state", lambda: None)
+        monkeypatch.setattr(cluster, "_ensure_aws_rbac", lambda: None)  # an API call (EKS token identities)
         monkeypatch.setattr(cluster, "_prerequisites", lambda: None)
         monkeypatch.setattr(cluster, "scenario_missing", lambda: self.missing)
         self.outdated: list[str] = []
