@@ -97,7 +97,7 @@ class SnapshotFlow:
             self.say(f"PV {pv_name} is not an EBS volume ({_source(pv)}): nothing to snapshot", "error")
             return
         volume_id, hint = vol
-        base = eks_target(app) or EksTarget("", None, None, source="none")
+        base = eks_target(app) or _fallback_target(app)
         region = (region_of_zone(hint) if hint and hint[-1:].isalpha() else hint) or base.region
         target = EksTarget(base.cluster, region, base.profile, base.role_arn, base.source)
         pvc_key = t.key if t.kind == "persistentvolumeclaims" else ""
@@ -121,7 +121,8 @@ class SnapshotFlow:
         if description and not any(description in line for line in lines):
             lines = (*lines, f"description: {description}")
         preview = Preview(ACTION, (t,), tuple(lines), params=params)
-        if not await self._confirm(preview, t):
+        claim = ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace")
+        if not await self._confirm(preview, t, t.namespace or claim or "- (cluster-scoped PV)"):
             journal.append("cancelled", ACTION, targets=(t,), params=params, **who)
             self.say("snapshot: cancelled, nothing sent", timeout=3)
             return
@@ -152,10 +153,10 @@ class SnapshotFlow:
         pv = await session.get_object(by_id("persistentvolumes"), None, vname)
         return pv, f"PVC {t.key} → PV {vname}"
 
-    async def _confirm(self, preview: Preview, t: Target) -> bool:
+    async def _confirm(self, preview: Preview, t: Target, namespace: str) -> bool:
         ws = self.app.workspace
         hints = self.app.hints(("confirm", "back"), {"confirm": "snapshot", "back": "cancel"})
-        screen = self.app.screen_class(ConfirmScreen)(preview, context=ws.profile.context, namespace=t.namespace,
+        screen = self.app.screen_class(ConfirmScreen)(preview, context=ws.profile.context, namespace=namespace,
                                                       critical=ws.profile.critical, hints=hints)
         return bool(await self.app.push_screen_wait(screen))
 
@@ -172,6 +173,13 @@ class SnapshotFlow:
                 said = now
                 self.progress_seen.append(now)
                 self.say(f"snapshot of {volume_id}: {now}", timeout=3)
+
+
+def _fallback_target(app: Any) -> EksTarget:
+    """A context that is not EKS: the first profile of the config's `aws: {profiles}` (else AWS_PROFILE / the
+    default chain); the region comes from the volume."""
+    profiles, _ = aws_flow.aws_scope(app)
+    return EksTarget("", None, next((p for p in profiles if p), None), source="aws config")
 
 
 def _source(pv: Any) -> str:

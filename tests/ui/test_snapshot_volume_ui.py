@@ -266,3 +266,23 @@ async def test_hint_line_offers_snapshot_on_pvcs(monkeypatch, tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_view(app, pilot, "pvc")
         assert f"{key('snapshot_volume')} snapshot" in app.screen.action_hint_text().plain
+
+
+async def test_a_pv_on_a_context_without_aws_settings(monkeypatch, tmp_path):
+    """Not an EKS context: the first profile of the config's aws.profiles, the volume's region; the confirmation
+    names the claim's namespace."""
+    from types import SimpleNamespace
+    from ecotui.config import AwsConfig, Config
+    ebs = FakeEbs(monkeypatch)
+    app, _, _, journal = make_app(tmp_path, aws=AwsSettings())
+    app.aws_factory = SimpleNamespace(config=Config(aws=AwsConfig(profiles=("testbed",))))  # type: ignore[attr-defined]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_view(app, pilot, "pv")
+        await pilot.press(key("snapshot_volume"))
+        confirm = await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen)
+        assert confirm.namespace == "ecotrack"
+        target, volume_id, region = ebs.plans[0][:3]
+        assert (target.profile, volume_id, region) == ("testbed", "vol-0abc123", "us-east-1")
+        await pilot.press(key("confirm"))
+        await until(pilot, lambda: len(journal.read()) == 2)
+    assert journal.read()[0]["targets"] == ["persistentvolumes/pvc-1234"]
