@@ -67,11 +67,12 @@ async def main():
         await pilot.pause()
         marks["first_frame"] = time.perf_counter() - t0
         aws = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore", "s3transfer"))
+        ours = sorted(m for m in sys.modules if m.split(".")[0] == "ecotui")
     await ws.stop()
-    return aws
+    return aws, ours
 
-aws = asyncio.run(main())
-print(json.dumps({"marks": marks, "aws_modules": aws, "ecotui_file": ecotui.__file__}))
+aws, ours = asyncio.run(main())
+print(json.dumps({"marks": marks, "aws_modules": aws, "ecotui_modules": ours, "ecotui_file": ecotui.__file__}))
 '''
 
 
@@ -110,7 +111,8 @@ def one_run(tree: Path, env: dict[str, str]) -> dict[str, Any]:
     got = json.loads(p.stdout.strip().splitlines()[-1])
     if not got["ecotui_file"].startswith(str(tree)):
         raise RuntimeError(f"{tree}: imported ecotui from {got['ecotui_file']}")
-    return {**got["marks"], "wall": wall, "cpu": cpu, "aws_modules": got["aws_modules"]}
+    return {**got["marks"], "wall": wall, "cpu": cpu, "aws_modules": got["aws_modules"],
+            "ecotui_modules": got["ecotui_modules"]}
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -119,6 +121,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         xs = [r[k] for r in runs]
         out[k] = {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
     out["aws_modules"] = sorted({m for r in runs for m in r["aws_modules"]})
+    out["ecotui_modules"] = sorted({m for r in runs for m in r["ecotui_modules"]})
     return out
 
 
@@ -148,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append(one_run(tree, env))
         load_after = os.getloadavg()
     summary = {name: summarize(r) for name, r in runs.items()}
+    for r in runs.values():   # the module lists are in the summary once, not in every run
+        for x in r:
+            del x["ecotui_modules"]
     ratio = {k: summary["now"][k]["median"] / summary["base"][k]["median"] for k in (*MILESTONES, "wall", "cpu")}
     base_head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=base, capture_output=True, text=True).stdout.strip()
     result = {"provenance": meta.provenance(REPO), "base_commit": base_head, "runs_per_tree": a.runs,
@@ -172,6 +178,8 @@ def report(r: dict[str, Any]) -> str:
                      f"{n['median']:>8.3f} ({n['min']:.3f}–{n['max']:.3f}) {ratio[k]:>9.3f}")
     lines.append(f"boto3/botocore modules loaded: base {s['base']['aws_modules'] or 'none'}, "
                  f"now {s['now']['aws_modules'] or 'none'}")
+    extra = sorted(set(s["now"]["ecotui_modules"]) - set(s["base"]["ecotui_modules"]))
+    lines.append(f"ecotui modules loaded by the first frame only now ({len(extra)}): {', '.join(extra) or 'none'}")
     return "\n".join(lines)
 
 
