@@ -16,7 +16,7 @@ Format::
     aws:                                     # EKS discovery [clusters]: the profiles x regions searched
       profiles: [oncall]                     #   (default: AWS_PROFILE / the default chain)
       regions: [us-east-1, eu-west-1]        #   (default: each profile's own region)
-      node_columns_ec2: true                 # nodes pane: instance TYPE, LIFE(cycle), EC2 checks/events (AWS contexts)
+      node_columns_ec2: true                 # nodes pane: LIFE (spot/od), EC2 (checks, events) on AWS contexts
     contexts:
       ecotui-testbed:
         namespace: ecotrack
@@ -100,7 +100,7 @@ class AwsConfig:
     """The top-level `aws:`: where [clusters] looks for EKS clusters (empty = the defaults)."""
     profiles: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
-    node_columns_ec2: bool = False    # the cockpit's nodes pane: TYPE / LIFE / EC2 columns on AWS contexts (UI)
+    node_columns_ec2: bool = False    # the cockpit's nodes pane: LIFE / EC2 columns on AWS contexts (UI)
 
 
 @dataclass(frozen=True)

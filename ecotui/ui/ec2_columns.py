@@ -1,6 +1,6 @@
-"""EC2 columns in the cockpit's nodes pane (issue 12): TYPE (instance type), LIFE (spot / on-demand) and EC2 (ok,
-or the first problem: a failing status check, a stopped instance, a scheduled event such as a spot interruption or
-a retirement). A node with a problem stands out: its NAME and EC2 cells take the theme's critical style (status
+"""EC2 columns in the cockpit's nodes pane (issue 12): LIFE (spot / od = on-demand) and EC2 (ok, or the first
+problem: a failing status check, a stopped instance, a scheduled event such as a spot interruption or a
+retirement); the instance type is already the pane's INSTANCE column (the node label). A node with a problem stands out: its NAME and EC2 cells take the theme's critical style (status
 checks, state) or warning style (scheduled events only).
 
 Off unless the config says `aws: {node_columns_ec2: true}` AND the active context is an AWS context
@@ -23,7 +23,7 @@ from ecotui.kube.render import Cell
 from ecotui.textsafe import inert, one_line
 from ecotui.ui import aws_flow
 
-EC2_COLUMNS: list[tuple[str, str]] = [("ec2_type", "TYPE"), ("ec2_life", "LIFE"), ("ec2", "EC2")]
+EC2_COLUMNS: list[tuple[str, str]] = [("ec2_life", "LIFE"), ("ec2", "EC2")]
 REFETCH_S = 60.0
 _NONE = Cell("—", "", "muted")
 _LIFE = {"on-demand": "od", "spot": "spot", "scheduled": "sched", "capacity-block": "cb"}
@@ -55,21 +55,19 @@ class Ec2Columns:
     # ---- rows ---------------------------------------------------------------------------------------------
 
     def row(self, node: Any, cells: tuple[Cell, ...]) -> tuple[Cell, ...]:
-        """The node's cells with NAME restyled when its instance has a problem, plus TYPE LIFE EC2."""
+        """The node's cells with NAME restyled when its instance has a problem, plus LIFE and EC2."""
         info = self.infos.get(node.metadata.name)
         if info is None:
-            return cells + (_NONE, _NONE, _NONE)
+            return cells + (_NONE, _NONE)
         lvl = level(info)
         if lvl and cells:
             cells = (Cell(cells[0].text, cells[0].sort, lvl), *cells[1:])
-        itype = str(getattr(info, "type", "") or "")
         life = str(getattr(info, "lifecycle", "") or "")
         problems = aws_flow.problems_of(info)
         status = one_line(problems[0], 60) if problems else (str(getattr(info, "state", "") or "ok")
                                                                 if getattr(info, "state", "running") != "running"
                                                                 else "ok")
-        return cells + (Cell(inert(itype) or "—", itype, "" if itype else "muted"),
-                        Cell(_LIFE.get(life, inert(life)) or "—", life, "warning" if life == "spot" else ""),
+        return cells + (Cell(_LIFE.get(life, inert(life)) or "—", life, "warning" if life == "spot" else ""),
                         Cell(inert(status), (0 if not problems else 1 if lvl == "warning" else 2, status),
                              lvl or "ok"))
 

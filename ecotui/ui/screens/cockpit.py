@@ -59,7 +59,7 @@ class CockpitScreen(TableScreen):
         super().__init__(table_cls, ui, workspace)
         self.counts = NodeCounts()
         self.top = TopColumns()          # CPU/MEM/% columns while usage figures exist (ui/top_columns.py)
-        self.ec2 = Ec2Columns()          # TYPE/LIFE/EC2 columns: AWS contexts with aws.node_columns_ec2 (ui/ec2_columns.py)
+        self.ec2 = Ec2Columns()          # LIFE/EC2 columns: AWS contexts with aws.node_columns_ec2 (ui/ec2_columns.py)
         self._usage: Any = None
         self._usage_token = 0
         self.models = {
