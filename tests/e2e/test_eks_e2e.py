@@ -59,9 +59,11 @@ def aws_env(testbed, tmp_path, monkeypatch) -> dict[str, Any]:
     assert shutil.which("aws") is None
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(_kubeconfig_without_the_cluster(testbed, tmp_path)))
     from ecotui.aws import session
-    monkeypatch.setattr(session, "_sessions", {})
-    monkeypatch.setattr(session, "_clients", {})
+    for cache in ("_sessions", "_clients", "_cred_locks"):
+        if hasattr(session, cache):
+            monkeypatch.setattr(session, cache, {})
     seed = motoserver.read_seed(testbed.state_dir)
     assert seed, "moto is not seeded (python3 -m testbed up)"
     return seed
@@ -266,7 +268,7 @@ def _app(tb, tmp_path: Path, profiles: list[str]):
     (tmp_path / "ecotui.yaml").write_text(yaml.safe_dump(cfg))
     keymap, problems = load_keymap()
     assert not problems
-    factory = WorkspaceFactory(load_kubeconfig(str(_kubeconfig_without_the_cluster(tb, tmp_path))),
+    factory = WorkspaceFactory(load_kubeconfig(os.environ["KUBECONFIG"]),
                                load_config(str(tmp_path / "ecotui.yaml")), first_context=tb.context,
                                all_namespaces=True)
     assert not any(c.startswith("eks:") for c in factory.contexts)
