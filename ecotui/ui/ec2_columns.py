@@ -118,11 +118,11 @@ class Ec2Columns:
             self.fetches += 1
         if ws is not screen.ws:
             return
+        changed = infos != self.infos or problem != self.problem
         self.problem = problem
-        changed = infos != self.infos
         self.infos = infos
         if infos and not self.on:
             self.on = True
             screen.set_extra_columns()
-        elif changed and self.on:
-            screen.rerender_nodes()
+        elif changed:
+            screen.rerender_nodes()     # new figures, or the pane title's "EC2: <problem>" changed

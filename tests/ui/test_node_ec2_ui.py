@@ -202,3 +202,15 @@ async def test_columns_stand_out(monkeypatch):
         await until(pilot, lambda: len(lookups.calls) > n)
         await pilot.pause(2.5)
         assert len(lookups.calls) == n + 2              # both regions once, no more
+
+
+async def test_a_failed_lookup_is_one_line_in_the_nodes_title(monkeypatch):
+    from ecotui.errors import EcotuiError
+    Lookups(monkeypatch, fail=EcotuiError("AWS SSO session expired for profile testbed — run: aws sso login "
+                                          "--profile testbed"))
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        cockpit = app.cockpit
+        await until(pilot, lambda: cockpit.ec2.fetches)
+        await until(pilot, lambda: "EC2: AWS SSO session expired" in cockpit.panes["nodes"].title_text)
+        assert not cockpit.ec2.on
