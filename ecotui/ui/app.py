@@ -117,6 +117,7 @@ class EcotuiApp(App[int]):
         self.gc_idle = IdleCollector()      # full GC passes while the keyboard is idle (ecotui/ui/gc_idle.py)
         self.incident_settings = incident   # IncidentSettings (config `incident:`); None: the defaults
         self.incidents: Any = None          # ecotui.ui.incident_flow.IncidentFlow, made on mount
+        self._incident_watch: Any = None    # the 1 Hz stat until the first incident (see _start_incidents)
         for b in make_bindings(keymap, ("incident_start", "incident_timeline", "incident_note")):
             self.bind(b.key, b.action, description=b.description, show=False, key_display=b.key_display)
 
@@ -457,7 +458,22 @@ class EcotuiApp(App[int]):
     # ---- incident mode (issue 11): ecotui/ui/incident_flow.py, incident_actions.py ---------------------------
 
     def _start_incidents(self) -> None:
-        """The incident clock and timeline (a broken incident store is one line, never a crash)."""
+        """The incident clock and timeline (a broken incident store is one line, never a crash). Until this
+        machine has had an incident (or a key asks for one), only a stat per second: another process may start one."""
+        from ecotui.incident.paths import any_incident
+        if self.incidents is not None or any_incident(self.incident_settings):
+            self._start_incident_flow()
+            return
+        self._incident_watch = self.set_interval(1.0, self._watch_incidents)
+
+    def _watch_incidents(self) -> None:
+        from ecotui.incident.paths import any_incident
+        if self.incidents is not None or any_incident(self.incident_settings):
+            self._incident_watch.stop()
+            if self.incidents is None:
+                self._start_incident_flow()
+
+    def _start_incident_flow(self) -> None:
         try:
             from ecotui.ui.incident_flow import flow_of
             flow_of(self)

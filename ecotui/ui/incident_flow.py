@@ -28,6 +28,7 @@ from textual.worker import Worker
 from ecotui.errors import EcotuiError
 from ecotui.incident.clock import bells_due, clock_view
 from ecotui.incident.model import ClockView, Incident, Policy
+from ecotui.incident.paths import incidents_root
 from ecotui.incident.policy import load_policy
 from ecotui.incident.settings import IncidentSettings
 from ecotui.incident.store import IncidentStore
@@ -38,11 +39,10 @@ TICK_S = 1.0
 COLLECT_S = 5.0
 
 
-def store_root(settings: IncidentSettings) -> Path | None:
-    """settings.state_dir (config `incident: {state_dir: …}`) holds the incidents; None: the store's default
-    (`$ECOTUI_STATE_DIR` or the XDG state dir, `incidents/`)."""
-    d = getattr(settings, "state_dir", None)
-    return Path(d).expanduser() / "incidents" if d else None
+def store_root(settings: IncidentSettings) -> Path:
+    """settings.state_dir (config `incident: {state_dir: …}`) + /incidents, else `$ECOTUI_STATE_DIR` or the XDG
+    state dir + /incidents (ecotui/incident/paths.py, which the App asks before importing this module)."""
+    return incidents_root(settings)
 
 
 class IncidentFlow:

@@ -21,6 +21,7 @@ import uuid
 import pytest
 
 from ecotui.ops.template_diff import without_hash
+from ecotui.ui.incident_flow import flow_of
 from ecotui.ui.screens.confirm import FormScreen
 from ecotui.ui.screens.incident_dialogs import ChoiceDialog, StartDialog, escalate_after
 from ecotui.ui.screens.incident_view import IncidentScreen
@@ -84,7 +85,7 @@ async def test_incident_mode_done_when(testbed, tmp_path):
         app = make_app(testbed)
         async with app.run_test(size=(120, 40)) as pilot:
             term = capture_terminal(app)
-            flow = app.incidents
+            flow = flow_of(app)
             policy = flow.policy
             # start from the Deployment's row: the service is pre-filled, P1 chosen from the matrix
             await open_deployment(pilot, app, NS, SVC)

@@ -9,7 +9,7 @@ from ecotui.incident.clock import bells_due, clock_view
 from ecotui.keymap import load_keymap
 from ecotui.ops.journal import Journal
 from ecotui.ui.app import EcotuiApp
-from ecotui.ui.incident_flow import IncidentFlow
+from ecotui.ui.incident_flow import IncidentFlow, flow_of
 from ecotui.ui.screens.confirm import FormScreen
 from ecotui.ui.screens.incident_dialogs import ChoiceDialog, StartDialog
 from ecotui.ui.screens.incident_view import IncidentScreen
@@ -54,7 +54,7 @@ async def wait_for(pilot, pred, what, n=60):
 
 
 def flow(app) -> IncidentFlow:
-    return app.incidents
+    return flow_of(app)     # made on first use (the App only stats the store until there is an incident)
 
 
 def start(app, severity="P1", services=("payment-service",), title="payments failing"):
@@ -325,3 +325,19 @@ async def test_read_only_context_runs_an_incident_without_cluster_writes_and_hos
         text = screen_text(app)
         assert inc.id in text and "\x1b" not in text and "evil" in text
         assert ws.api.writes() == []
+
+
+async def test_without_any_incident_the_app_only_stats_the_store_until_another_process_starts_one(tmp_path):
+    """Start-up cost: no incident on this machine → no flow (no policy, store or collector) until one appears;
+    an incident started by another process (a second store on the same state dir) shows within ~1 s."""
+    from ecotui.incident.store import IncidentStore
+    from ecotui.incident.paths import incidents_root
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert app.incidents is None and not app.screen.query(IncidentBar)
+        other = IncidentStore(incidents_root())
+        inc = other.start(title="db down", services=("order-service",), namespaces=("ecotrack",), severity="P0",
+                    impact="orders fail", context="test-ctx", user="other")
+        await wait_for(pilot, lambda: app.incidents is not None and app.screen.query(IncidentBar)
+                       and inc.id in bar(app).plain, "the other process's incident", n=80)
