@@ -28,6 +28,7 @@ from textual.widgets import Static
 from ecotui.textsafe import inert, one_line
 from ecotui.ui import aws_flow
 from ecotui.ui.aws_flow import EksTarget
+from ecotui.ui.screens.text_view import ScrollKeys
 from ecotui.ui.widgets.status import KeyHints
 
 HINT_IDS = ("back", "refresh", "scroll_down", "scroll_up", "help")
@@ -138,7 +139,7 @@ def info_text(info: Any, target: EksTarget, styles: Mapping[str, Style]) -> Text
     return t
 
 
-class EksInfoScreen(Screen[None]):
+class EksInfoScreen(ScrollKeys, Screen[None]):
     KEY_IDS: ClassVar[tuple[str, ...]] = ("back", "quit", "help", "refresh", "scroll_down", "scroll_up",
                                           "scroll_top", "scroll_bottom")
     KEY_ACTIONS: ClassVar[dict[str, str]] = {"quit": "app.quit", "help": "app.help", "refresh": "screen.load"}
@@ -218,21 +219,6 @@ class EksInfoScreen(Screen[None]):
             self.loads += 1
         if self.query("#eks-text"):
             self._set(text)
-
-    def action_back(self) -> None:
-        self.dismiss(None)
-
-    def action_scroll_down(self) -> None:
-        self.body.scroll_down(animate=False)
-
-    def action_scroll_up(self) -> None:
-        self.body.scroll_up(animate=False)
-
-    def action_scroll_top(self) -> None:
-        self.body.scroll_home(animate=False)
-
-    def action_scroll_bottom(self) -> None:
-        self.body.scroll_end(animate=False)
 
 
 def open_eks_info(app: Any) -> None:

@@ -26,6 +26,7 @@ from ecotui.metrics.history import resample, sparkline
 from ecotui.metrics.prom import PromClient, PromError, PromResult
 from ecotui.textsafe import one_line
 from ecotui.ui.screens.pickers import PromptScreen
+from ecotui.ui.screens.text_view import ScrollKeys
 from ecotui.ui.widgets.status import KeyHints
 
 RANGE_MIN = 30
@@ -123,7 +124,7 @@ def result_text(expr: str, instant: PromResult | BaseException, ranged: PromResu
     return out
 
 
-class PromqlScreen(Screen[None]):
+class PromqlScreen(ScrollKeys, Screen[None]):
     KEY_IDS: ClassVar[tuple[str, ...]] = ("back", "quit", "help", "promql", "refresh", "scroll_down", "scroll_up",
                                           "scroll_top", "scroll_bottom")
     KEY_ACTIONS: ClassVar[dict[str, str]] = {"quit": "app.quit", "help": "app.help", "promql": "app.promql",
@@ -184,21 +185,6 @@ class PromqlScreen(Screen[None]):
         self.text = text.plain
         self.done = True
         self.query_one("#promql-text", Static).update(text)
-
-    def action_back(self) -> None:
-        self.dismiss(None)
-
-    def action_scroll_down(self) -> None:
-        self.body.scroll_down(animate=False)
-
-    def action_scroll_up(self) -> None:
-        self.body.scroll_up(animate=False)
-
-    def action_scroll_top(self) -> None:
-        self.body.scroll_home(animate=False)
-
-    def action_scroll_bottom(self) -> None:
-        self.body.scroll_end(animate=False)
 
 
 def open_promql(app: Any) -> None:

@@ -1,7 +1,7 @@
 """Scrollable plain-text screens: `kubectl describe`-style detail and the help screen."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,7 +13,30 @@ from ecotui.textsafe import inert
 from ecotui.ui.widgets.status import KeyHints
 
 
-class TextScreen(Screen[None]):
+class ScrollKeys:
+    """back + the describe group's scroll keys for a screen whose text scrolls in its `body` (a VerticalScroll)."""
+
+    @property
+    def body(self) -> VerticalScroll:
+        raise NotImplementedError
+
+    def action_back(self) -> None:
+        cast(Screen[None], self).dismiss(None)
+
+    def action_scroll_down(self) -> None:
+        self.body.scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.body.scroll_up(animate=False)
+
+    def action_scroll_top(self) -> None:
+        self.body.scroll_home(animate=False)
+
+    def action_scroll_bottom(self) -> None:
+        self.body.scroll_end(animate=False)
+
+
+class TextScreen(ScrollKeys, Screen[None]):
     """Title line, a scrollable body of literal text (never markup), and a key-hint line."""
 
     KEY_IDS: ClassVar[tuple[str, ...]] = ("back", "quit", "scroll_down", "scroll_up", "scroll_top", "scroll_bottom")
@@ -50,20 +73,6 @@ class TextScreen(Screen[None]):
     def on_mount(self) -> None:
         self.body.focus()
 
-    def action_back(self) -> None:
-        self.dismiss(None)
-
-    def action_scroll_down(self) -> None:
-        self.body.scroll_down(animate=False)
-
-    def action_scroll_up(self) -> None:
-        self.body.scroll_up(animate=False)
-
-    def action_scroll_top(self) -> None:
-        self.body.scroll_home(animate=False)
-
-    def action_scroll_bottom(self) -> None:
-        self.body.scroll_end(animate=False)
 
 
 class DescribeScreen(TextScreen):
