@@ -6,15 +6,8 @@ container's shell, `exit`, and the cockpit is drawn again."""
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
-import select
-import signal
-import struct
-import subprocess
-import sys
-import termios
 import time
 
 import pytest
@@ -32,12 +25,12 @@ from ecotui.ui.screens.checks import ChecksScreen
 from ecotui.workspace import WorkspaceFactory
 from e2e_app import make_app, wait
 from e2e_objects import ViewerAccount
+from pty_term import PtyApp
 from testbed import paths
 
 pytestmark = pytest.mark.e2e
 KEYMAP, _ = load_keymap()
 NS = "ecotrack"
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def key(action: str) -> str:
@@ -156,58 +149,8 @@ async def test_forbidden_user_gets_one_line_for_shell_checks_and_exec(testbed, t
 
 # ---- the shell through the real app in a pty ---------------------------------------------------------------
 
-class Pty:
-    """`python3 -m ecotui` on a pty of 100×30; every read is bounded in time."""
-
-    def __init__(self, tb, *args: str) -> None:
-        self.master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        env = dict(tb.env, TERM="xterm-256color", COLORTERM="truecolor", TEXTUAL_ANIMATIONS="none")
-        self.proc = subprocess.Popen([sys.executable, "-m", "ecotui", *args], stdin=slave, stdout=slave,
-                                     stderr=slave, env=env, start_new_session=True, close_fds=True, cwd=REPO)
-        os.close(slave)
-        self.buf = bytearray()
-
-    def until(self, needle: bytes, timeout: float, start: int = 0) -> int:
-        """Read until `needle` appears at or after offset `start`; its offset."""
-        deadline = time.monotonic() + timeout
-        while (at := self.buf.find(needle, start)) < 0:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                tail = bytes(self.buf[-1500:])
-                raise AssertionError(f"no {needle!r} within {timeout}s (exit {self.proc.poll()}); tail: {tail!r}")
-            r, _, _ = select.select([self.master], [], [], min(left, 0.2))
-            if r:
-                try:
-                    self.buf += os.read(self.master, 65536)
-                except OSError:
-                    pass
-        return at
-
-    def drain(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            r, _, _ = select.select([self.master], [], [], 0.05)
-            if r:
-                try:
-                    self.buf += os.read(self.master, 65536)
-                except OSError:
-                    return
-
-    def type(self, text: str, pause: float = 0.05) -> None:
-        for ch in text:
-            os.write(self.master, ch.encode())
-            self.drain(pause)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        os.close(self.master)
+def Pty(tb, *args: str) -> PtyApp:
+    return PtyApp(tb, *args, cols=100, rows=30)
 
 
 def test_shell_from_the_cockpit_runs_a_command_and_returns(testbed):
@@ -223,16 +166,16 @@ def test_shell_from_the_cockpit_runs_a_command_and_returns(testbed):
         tty.drain(0.5)
         mark = len(tty.buf)
         tty.type("x")
-        left = tty.until(b"\x1b[?1049l", 15, mark)     # the app left the alternate screen (suspended)
+        left = tty.until(b"\x1b[?1049l", 15, mark).start()     # the app left the alternate screen (suspended)
         tty.until(b"ecotui: shell in ecotrack/redis-0", 15, left)
         tty.until(b"$ ", 15, left)                     # the container's shell prompt
         tty.type("echo marker-e2e-$HOSTNAME-42\r", 0.01)
         tty.until(b"marker-e2e-", 10, left)
-        out = tty.until(b"\r\nmarker-e2e-", 10, left)  # the output line (not the echo of what was typed)
+        out = tty.until(b"\r\nmarker-e2e-", 10, left).start()  # the output line (not the echo of what was typed)
         assert b"-42" in tty.buf[out:out + 80]
         after = len(tty.buf)
         tty.type("exit\r", 0.01)
-        back = tty.until(b"\x1b[?1049h", 15, after)    # the app took the alternate screen back
+        back = tty.until(b"\x1b[?1049h", 15, after).start()    # the app took the alternate screen back
         tty.until(b"ecotui", 15, back)                 # and drew the cockpit again: the header …
         tty.until(b"redis-0", 15, back)                # … and the pods pane (still filtered)
         tty.until(b"ended", 10, back)                  # the one-line outcome: "shell (bash) in … ended"

@@ -5,26 +5,16 @@ id, read from the screen output. Every read is bounded in time."""
 from __future__ import annotations
 
 import base64
-import fcntl
-import os
 import re
-import select
-import shutil
-import signal
-import struct
-import subprocess
-import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
 
 from ecotui.keymap import load_keymap
+from pty_term import PtyApp
 
 pytestmark = pytest.mark.e2e
 KEYMAP, _ = load_keymap()
-REPO = Path(__file__).resolve().parents[2]
 OSC52 = re.compile(rb"\x1b\]52;c;([A-Za-z0-9+/=]+)(?:\x07|\x1b\\)")
 INC_ID = re.compile(rb"INC-\d{8}-\d{4}-[0-9a-f]{4}")
 
@@ -34,65 +24,8 @@ def key(action: str) -> str:
     return {"escape": "\x1b", "enter": "\r", "slash": "/"}.get(k, k)
 
 
-def ecotui_command() -> list[str]:
-    """The installed console script (next to this Python, else on PATH), else `python -m ecotui`."""
-    here = Path(sys.executable).parent / "ecotui"
-    found = str(here) if here.exists() else shutil.which("ecotui")
-    return [found] if found else [sys.executable, "-m", "ecotui"]
-
-
-class Pty:
-    def __init__(self, tb, state: Path, *args: str, cols: int = 80, rows: int = 24) -> None:
-        self.master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        env = dict(tb.env, TERM="xterm-256color", TEXTUAL_ANIMATIONS="none", ECOTUI_STATE_DIR=str(state),
-                   XDG_STATE_HOME=str(state / "xdg"))
-        env.pop("TMUX", None)
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
-        self.proc = subprocess.Popen([*ecotui_command(), *args], stdin=slave, stdout=slave, stderr=slave, env=env,
-                                     start_new_session=True, close_fds=True, cwd=REPO)
-        os.close(slave)
-        self.buf = bytearray()
-
-    def read(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            r, _, _ = select.select([self.master], [], [], 0.05)
-            if r:
-                try:
-                    self.buf += os.read(self.master, 65536)
-                except OSError:
-                    return
-
-    def until(self, pattern: bytes | re.Pattern[bytes], timeout: float, start: int = 0) -> re.Match[bytes]:
-        rx = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
-        deadline = time.monotonic() + timeout
-        while (m := rx.search(self.buf, start)) is None:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                raise AssertionError(f"no {rx.pattern!r} within {timeout}s (exit {self.proc.poll()}); "
-                                     f"tail: {bytes(self.buf[-1500:])!r}")
-            self.read(min(left, 0.2))
-        return m
-
-    def type(self, text: str, pause: float = 0.05) -> None:
-        for ch in text:
-            os.write(self.master, ch.encode())
-            self.read(pause)
-
-    def kill9(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        os.close(self.master)
+def Pty(tb, state: Path, *args: str) -> PtyApp:
+    return PtyApp(tb, *args, env={"ECOTUI_STATE_DIR": str(state), "XDG_STATE_HOME": str(state / "xdg")})
 
 
 def test_incident_keys_osc52_kill9_and_restart_in_a_real_terminal(testbed, tmp_path):
