@@ -14,7 +14,7 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.ui.screens.checks import ChecksScreen
 from test_cockpit import make_session
 from tests.unit.podexec_fakes import FakeExec
-from ui_fakes import T0, screen_text, workspace
+from ui_fakes import T0, pilot_until, screen_text, workspace
 
 KEYMAP, _ = load_keymap()
 NS = "ecotrack"
@@ -63,11 +63,7 @@ def make_app(fake, tmp_path, *, readonly=False, checks=None):
 
 
 async def wait_for(pilot, pred, what, n=100):
-    for _ in range(n):
-        if pred():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(what)
+    return await pilot_until(pilot, pred, what, n)
 
 
 def journal(tmp_path) -> list[dict]:

@@ -14,7 +14,7 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.ui.commands import parse_command
 from ecotui.ui.screens.clusters import ClustersScreen, cluster_cells
 from test_cockpit import make_session
-from ui_fakes import FakeSession, T0, screen_text, workspace
+from ui_fakes import FakeSession, T0, pilot_until, screen_text, workspace
 
 KEYMAP, _ = load_keymap()
 CLUSTERS = [DiscoveredCluster("eks-learning-lab-dev-cluster", "us-east-1", "testbed", "1.31", "ACTIVE",
@@ -59,12 +59,7 @@ def make_app(monkeypatch, clusters=CLUSTERS, problems=(), available=True, delay=
 
 
 async def wait_for(pilot, pred, n=60):
-    for _ in range(n):
-        await pilot.pause(0.05)
-        got = pred()
-        if got:
-            return got
-    raise AssertionError("timed out")
+    return await pilot_until(pilot, pred, n=n)
 
 
 def test_command_and_cells():

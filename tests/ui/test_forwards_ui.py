@@ -15,7 +15,7 @@ from ecotui.ui.screens.forwards import ForwardsScreen, human_bytes
 from ecotui.workspace import Profile, Workspace
 from tests.unit.health_fakes import FakeManager
 from test_cockpit import make_session
-from ui_fakes import FakeKubeAPI, T0, screen_text
+from ui_fakes import FakeKubeAPI, T0, pilot_until, screen_text
 
 KEYMAP, _ = load_keymap()
 POD = {"spec": {"containers": [
@@ -42,12 +42,7 @@ def make_app(mgr: FakeManager | None = None):
 
 
 async def wait_for(pilot, pred, n=40):
-    for _ in range(n):
-        await pilot.pause(0.05)
-        got = pred()
-        if got:
-            return got
-    raise AssertionError("timed out")
+    return await pilot_until(pilot, pred, n=n)
 
 
 # ---- pure parts --------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ecotui.ui.widgets.incident_bar import IncidentBar
 from test_cockpit import make_session
 from test_kind_views import deployment, items
 from test_log_view import FakeSource
-from ui_fakes import T0, screen_text, workspace
+from ui_fakes import T0, pilot_until, screen_text, workspace
 
 KEYMAP, _ = load_keymap()
 
@@ -45,12 +45,7 @@ def make_app(tmp_path, session=None, clock=None) -> EcotuiApp:
 
 
 async def wait_for(pilot, pred, what, n=60):
-    for _ in range(n):
-        got = pred()
-        if got:
-            return got
-        await pilot.pause(0.05)
-    raise AssertionError(what)
+    return await pilot_until(pilot, pred, what, n)
 
 
 def flow(app) -> IncidentFlow:

@@ -19,7 +19,7 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.ui.ec2_columns import Ec2Columns, level
 from ecotui.ui.screens.text_view import DescribeScreen
 from ecotui.workspace import AwsSettings, Profile, Workspace
-from ui_fakes import FakeKubeAPI, FakeSession, T0, node, screen_text
+from ui_fakes import FakeKubeAPI, FakeSession, T0, node, pilot_until, screen_text
 
 KEYMAP, _ = load_keymap()
 INFOS = {
@@ -70,12 +70,7 @@ def make_app(*, aws=AwsSettings("testbed", "us-east-1", "eks-learning-lab-dev-cl
 
 
 async def until(pilot, pred, n=80):
-    for _ in range(n):
-        await pilot.pause(0.05)
-        got = pred()
-        if got:
-            return got
-    raise AssertionError("timed out")
+    return await pilot_until(pilot, pred, n=n)
 
 
 def test_pure_parts():

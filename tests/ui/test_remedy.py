@@ -13,7 +13,7 @@ from ecotui.ui.screens.confirm import ConfirmScreen, FormScreen
 from ecotui.ui.screens.text_view import TextScreen
 from test_cockpit import make_session
 from test_kind_views import deployment, items
-from ui_fakes import T0, screen_text, workspace
+from ui_fakes import T0, pilot_until, screen_text, workspace
 
 KEYMAP, _ = load_keymap()
 
@@ -34,11 +34,7 @@ def journal(tmp_path) -> list[dict]:
 
 
 async def wait_for(pilot, pred, what, n=50):
-    for _ in range(n):
-        if pred():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(what)
+    return await pilot_until(pilot, pred, what, n)
 
 
 def node_routes(api, name, unschedulable=False):

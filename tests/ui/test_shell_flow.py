@@ -14,7 +14,7 @@ from ecotui.ui.app import EcotuiApp
 from ecotui.ui.messages import StreamRequested
 from ecotui.ui.screens.pickers import PickerScreen
 from test_cockpit import make_session
-from ui_fakes import T0, workspace
+from ui_fakes import T0, pilot_until, workspace
 
 KEYMAP, _ = load_keymap()
 POD = "/api/v1/namespaces/ecotrack/pods/web-1"
@@ -36,11 +36,7 @@ def journal(tmp_path) -> list[dict]:
 
 
 async def wait_for(pilot, pred, what, n=100):
-    for _ in range(n):
-        if pred():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(what)
+    return await pilot_until(pilot, pred, what, n)
 
 
 def exec_sent(api) -> list:

@@ -22,7 +22,7 @@ from ecotui.ui.screens.kind_view import KindScreen
 from ecotui.workspace import AwsSettings, Profile, Workspace
 from ecotui.kube.writegate import WriteGate
 from test_cockpit import make_session
-from ui_fakes import FakeKubeAPI, T0, screen_text
+from ui_fakes import FakeKubeAPI, T0, pilot_until, screen_text
 
 KEYMAP, _ = load_keymap()
 PVC = {"metadata": {"name": "data-postgres-0", "namespace": "ecotrack"},
@@ -91,12 +91,7 @@ def make_app(tmp_path, *, readonly=False, critical=False, pvcs=(PVC,), pvs=(PV,)
 
 
 async def until(pilot, pred, n=80):
-    for _ in range(n):
-        await pilot.pause(0.05)
-        got = pred()
-        if got:
-            return got
-    raise AssertionError("timed out")
+    return await pilot_until(pilot, pred, n=n)
 
 
 async def open_view(app, pilot, name):

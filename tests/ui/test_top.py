@@ -15,7 +15,7 @@ from ecotui.metrics.usage import ContainerUsage, Figures, NodeUsage, PodUsage, U
 from ecotui.ui.app import EcotuiApp
 from ecotui.ui.screens.top import TopScreen
 from test_cockpit import make_session
-from ui_fakes import T0, screen_text, workspace
+from ui_fakes import T0, pilot_until, screen_text, workspace
 
 KEYMAP, _ = load_keymap()
 
@@ -91,11 +91,7 @@ def make_app(script: Script | None = None, prom=None):
 
 
 async def until(pilot, pred, n: int = 60) -> None:
-    for _ in range(n):
-        if pred():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met")
+    await pilot_until(pilot, pred, "condition not met", n)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 40)])

@@ -256,3 +256,16 @@ def screen_text(app: Any) -> str:
     """The current screen as plain text lines (what a terminal would show, without colours)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(s.text.rstrip() for s in strips)
+
+
+async def pilot_until(pilot: Any, pred: Any, what: str = "timed out", n: int = 60) -> Any:
+    """Wait (n × 50 ms at most, the app running) until pred() is truthy; its value, else AssertionError(what)."""
+    for _ in range(n):
+        got = pred()
+        if got:
+            return got
+        await pilot.pause(0.05)
+    got = pred()
+    if got:
+        return got
+    raise AssertionError(what)
