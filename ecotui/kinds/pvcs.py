@@ -87,13 +87,19 @@ def cells(pvc: PersistentVolumeClaim, now: float) -> Cells:
             age_cell(md.creationTimestamp, now))
 
 
-def describe(obj: Any, now: float) -> list[str]:
+def class_and_status(obj: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
+    """(metadata, spec, status, the StorageClass and Status lines) — what PVC and PV describe start with."""
     md, spec, st = get(obj, "metadata", default={}), get(obj, "spec", default={}), get(obj, "status", default={})
     out: list[str] = []
     cls = get(md, "annotations", BETA_CLASS, default=None)
     field(out, "StorageClass", inert(str(cls if cls is not None else spec.get("storageClassName") or "")))
     phase = "Terminating" if md.get("deletionTimestamp") else str(st.get("phase", ""))
     field(out, "Status", inert(phase))
+    return md, spec, st, out
+
+
+def describe(obj: Any, now: float) -> list[str]:
+    md, spec, st, out = class_and_status(obj)
     field(out, "Volume", inert(str(spec.get("volumeName", ""))))
     bound = bool(spec.get("volumeName"))
     field(out, "Capacity", inert(str(get(st, "capacity", "storage", default="0"))) if bound else "")

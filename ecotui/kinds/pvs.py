@@ -9,7 +9,7 @@ from typing import Any
 from ecotui.kube.describe import parse_quantity
 
 from .common import (Cell, ListMeta, ObjectMeta, S, age_cell, field, get, inert, msgspec, name_cell, shared_text)
-from .pvcs import BETA_CLASS, access_modes
+from .pvcs import BETA_CLASS, access_modes, class_and_status
 from .spec import GVR, Cap, Cells, KindSpec
 
 
@@ -98,12 +98,7 @@ def source_line(spec: Any) -> str:
 
 
 def describe(obj: Any, now: float) -> list[str]:
-    md, spec, st = get(obj, "metadata", default={}), get(obj, "spec", default={}), get(obj, "status", default={})
-    out: list[str] = []
-    cls = get(md, "annotations", BETA_CLASS, default=None)
-    field(out, "StorageClass", inert(str(cls if cls is not None else spec.get("storageClassName") or "")))
-    phase = "Terminating" if md.get("deletionTimestamp") else str(st.get("phase", ""))
-    field(out, "Status", inert(phase))
+    md, spec, st, out = class_and_status(obj)
     claim = spec.get("claimRef") or {}
     field(out, "Claim", inert(f"{claim.get('namespace', '')}/{claim.get('name', '')}" if claim else ""))
     field(out, "Reclaim Policy", inert(str(spec.get("persistentVolumeReclaimPolicy", ""))))
