@@ -5,7 +5,7 @@ import copy
 
 from kinds_helpers import HOSTILE, NOW, assert_inert, decode, meta, row, styles
 
-from ecotui.kinds import hpas, pdbs, pvcs
+from ecotui.kinds import hpas, pdbs, pvcs, pvs
 from ecotui.kinds.common import describe_object
 
 
@@ -154,3 +154,29 @@ def test_hostile_strings():
         for t in row(spec, obj).values():
             assert_inert(t)
         assert_inert(describe_object(spec.kind, obj, spec.describe(obj, NOW), [], NOW))
+
+
+def pv(csi: bool = True) -> dict:
+    source = ({"csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-0abc", "fsType": "ext4"}} if csi
+              else {"awsElasticBlockStore": {"volumeID": "aws://us-east-1a/vol-0def", "fsType": "ext4"}})
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": meta("pvc-0f1e2d3c", None),
+            "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
+                     "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "gp3",
+                     "claimRef": {"namespace": "ecotrack", "name": "data-redis-0"}, **source},
+            "status": {"phase": "Bound"}}
+
+
+def test_pv_rows_and_describe():
+    got = row(pvs.SPEC, pv())
+    assert got["name"] == "pvc-0f1e2d3c" and got["capacity"] == "10Gi" and got["access_modes"] == "RWO"
+    assert got["reclaim"] == "Delete" and got["status"] == "Bound" and got["claim"] == "ecotrack/data-redis-0"
+    assert got["storageclass"] == "gp3"
+    text = "\n".join(pvs.describe(pv(), NOW))
+    assert "StorageClass:" in text and "gp3" in text and "Status:" in text and "Bound" in text
+    assert "ecotrack/data-redis-0" in text and "vol-0abc" in text
+    assert "vol-0def" in "\n".join(pvs.describe(pv(csi=False), NOW))
+    hostile = pv()
+    hostile["spec"]["storageClassName"] = HOSTILE
+    for t in row(pvs.SPEC, hostile).values():
+        assert_inert(t)
+    assert_inert("\n".join(pvs.describe(hostile, NOW)))
