@@ -198,7 +198,8 @@ def render(r: dict[str, Any], results_file: str) -> str:
     tree = "clean" if g.get("dirty") is False else f"dirty ({g.get('dirty_count', '?')} paths)"
     kp = [x["ecotui"].get("keypress") or {} for x in rounds]
     p99 = summarize(k.get("p99_ms") for k in kp)
-    verdict = "NOT MEASURED" if not p99 else ("PASS" if p99["median"] <= TARGET_P99_MS else "FAIL")
+    # a p99 target holds only if it holds in every run: the verdict is the worst run's
+    verdict = "NOT MEASURED" if not p99 else ("PASS" if p99["max"] <= TARGET_P99_MS else "FAIL")
     size = r["size"]
     a = ["## Load and key metrics", "",
          "Written by `python -m bench.metrics_load`, a benchmark of its own (`bench.run_all` and `bench.report` copy "
@@ -209,7 +210,8 @@ def render(r: dict[str, Any], results_file: str) -> str:
          f"> Cluster: {size.get('nodes')} nodes, {size.get('pods')} pods ({size.get('bench_pods')} bench pods); "
          f"pod events {r['rate']:.0f}/s during the keypress window; idle windows {r['idle_s']:.0f} s  ", "",
          "| Target | Limit | Checked value | Result |", "| --- | --- | --- | --- |",
-         f"| keypress → repaint p99 on the key-metrics grid while its panels refresh (ms) | ≤ {TARGET_P99_MS:.0f} | "
+         f"| keypress → repaint p99 on the key-metrics grid while its panels refresh (ms; every run) | "
+         f"≤ {TARGET_P99_MS:.0f} | "
          f"{_cell([k.get('p99_ms') for k in kp], '{:.0f}')} | **{verdict}** |", "",
          "| Subject / view | Prometheus queries per minute | metrics.k8s.io requests per minute |",
          "| --- | --- | --- |"]
@@ -275,7 +277,7 @@ def main() -> int:
     if not a.no_docs:
         Path(a.out).write_text(write_section(Path(a.out).read_text(), section))
     p99 = summarize((x["ecotui"].get("keypress") or {}).get("p99_ms") for x in r["rounds"])
-    return 0 if p99 and p99["median"] <= TARGET_P99_MS else 1
+    return 0 if p99 and p99["max"] <= TARGET_P99_MS else 1
 
 
 if __name__ == "__main__":
