@@ -196,7 +196,9 @@ async def test_without_the_metrics_api_top_says_so_and_shows_prometheus_figures(
         # the answer for the pods that came or went right then — other tests scale services meanwhile: try a few
         # samples for an identical set; values are compared exactly on the pods both have.
         url = app.workspace.profile.prometheus.url or ""
-        for attempt in range(3):
+        # pods created shortly before (earlier tests roll services out) reach Prometheus one scrape (15 s) later:
+        # up to 8 samples, 2 s apart at least, until the sets agree
+        for attempt in range(8):
             snap = screen.snapshot
             pods = {r.key: r for r in screen.pod_rows}
             nodes = {r.name: r for r in screen.node_rows if r.memory is not None}
@@ -204,6 +206,7 @@ async def test_without_the_metrics_api_top_says_so_and_shows_prometheus_figures(
             if set(cpu) == set(pods):
                 break
             seq = snap.seq
+            await pilot.pause(2.0)
             await pilot.press(key("refresh"))
             await wait(pilot, lambda: screen.snapshot.seq != seq and screen.snapshot.source == "prometheus"
                        and not screen._busy, 30, "a new Prometheus sample")
