@@ -196,14 +196,25 @@ async def test_without_the_metrics_api_top_says_so_and_shows_prometheus_figures(
         # the answer for the pods that came or went right then — other tests scale services meanwhile: try a few
         # samples for an identical set; values are compared exactly on the pods both have.
         url = app.workspace.profile.prometheus.url or ""
-        # pods created shortly before (earlier tests roll services out) reach Prometheus one scrape (15 s) later:
-        # up to 8 samples, 2 s apart at least, until the sets agree
+        # pods created shortly before (earlier tests roll services out, hpa-at-max changes user-service's usage and
+        # scales it) reach Prometheus one scrape (15 s) later and change value between scrapes: up to 8 samples,
+        # 2 s apart at least, until one agrees — same pods (≥ 95 %), values exact on ≥ 95 % of them
+        def compare(pods, cpu, mem):
+            both = set(cpu) & set(pods)
+            off_cpu = [k for k in both if not math.isclose(pods[k].cpu or 0.0, cpu[k], rel_tol=1e-9)]
+            both_mem = {k for k in set(mem) & set(pods) if pods[k].memory is not None}
+            off_mem = [k for k in both_mem if not math.isclose(pods[k].memory or 0.0, mem[k], rel_tol=1e-9)]
+            ok = (len(cpu) > 100 and len(both) >= 0.95 * max(len(cpu), len(pods)) and len(off_cpu) <= 0.05 * len(both)
+                  and len(both_mem) >= 0.95 * len(mem) and len(off_mem) <= 0.05 * len(both_mem))
+            return ok, both, off_cpu, both_mem, off_mem
+
         for attempt in range(8):
             snap = screen.snapshot
             pods = {r.key: r for r in screen.pod_rows}
             nodes = {r.name: r for r in screen.node_rows if r.memory is not None}
             cpu, mem, node_mem = await prom_answer(url, snap.at)
-            if set(cpu) == set(pods):
+            ok, both, off_cpu, both_mem, off_mem = compare(pods, cpu, mem)
+            if ok:
                 break
             seq = snap.seq
             await pilot.pause(2.0)
@@ -211,17 +222,12 @@ async def test_without_the_metrics_api_top_says_so_and_shows_prometheus_figures(
             await wait(pilot, lambda: screen.snapshot.seq != seq and screen.snapshot.source == "prometheus"
                        and not screen._busy, 30, "a new Prometheus sample")
             await pilot.pause(0.5)
-        both = set(cpu) & set(pods)
-        print(f"top e2e fallback: {len(both)} pods in both, {len(set(cpu) ^ set(pods))} only in one (attempt {attempt})")
+        print(f"top e2e fallback: {len(both)} pods in both, {len(set(cpu) ^ set(pods))} only in one, "
+              f"{len(off_cpu)} cpu / {len(off_mem)} memory values off (attempt {attempt})")
         assert len(cpu) > 100 and len(both) >= 0.95 * max(len(cpu), len(pods))
-        # exact on (nearly) every pod: a pod that came or went around the evaluation time (other tests scale
-        # services meanwhile) may differ by one scrape — at most 5 % of the pods, named when over
-        off = [k for k in both if not math.isclose(pods[k].cpu or 0.0, cpu[k], rel_tol=1e-9)]
-        assert len(off) <= 0.05 * len(both), off
-        both_mem = {k for k in set(mem) & set(pods) if pods[k].memory is not None}
+        assert len(off_cpu) <= 0.05 * len(both), off_cpu
         assert len(both_mem) >= 0.95 * len(mem)
-        off = [k for k in both_mem if not math.isclose(pods[k].memory or 0.0, mem[k], rel_tol=1e-9)]
-        assert len(off) <= 0.05 * len(both_mem), off
+        assert len(off_mem) <= 0.05 * len(both_mem), off_mem
         assert set(node_mem) == set(nodes)
         for name, v in node_mem.items():
             assert math.isclose(nodes[name].memory or 0.0, v, rel_tol=1e-9)
