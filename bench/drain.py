@@ -29,7 +29,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -41,6 +40,7 @@ from ecotui.kube.kubeconfig import load_kubeconfig  # noqa: E402
 from ecotui.kube.session import ClusterSession  # noqa: E402
 from ecotui.ops.drain import DrainOptions, DrainRun, plan_drain  # noqa: E402
 from testbed import cluster, paths, versions  # noqa: E402
+from testbed.kube import manifest_stream  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 DOCS = REPO / "docs" / "benchmarks.md"
@@ -145,7 +145,7 @@ def one_run(i: int, pods: int, ecotui_first: bool, verbose: bool = False) -> dic
                 break
             time.sleep(0.2)
         objs = [o for n in nodes.values() for o in manifests(ns, n, pods)]
-        kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objs))
+        kubectl("apply", "-f", "-", input=manifest_stream(objs))
         wait_running(ns, {n: pods for n in nodes.values()})
         time.sleep(1.0)   # let the controllers' status updates after the start-up settle
         out: dict[str, Any] = {"run": i, "order": ["ecotui", "kubectl"] if ecotui_first else ["kubectl", "ecotui"]}

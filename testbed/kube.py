@@ -7,7 +7,6 @@ import subprocess
 from typing import Any
 
 import httpx
-import yaml
 
 from . import paths, ports, versions
 from .components import admin_ssl
@@ -22,8 +21,14 @@ def kubectl(*args: str, input: str | None = None, check: bool = True, timeout: f
     return p
 
 
+def manifest_stream(objs: list[dict]) -> str:
+    """Objects as a `kubectl apply -f -` stream of JSON documents. Not PyYAML: it leaves a string such as
+    1e234 unquoted (a YAML 1.1 float needs a dot) and kubectl's YAML 1.2 reader then sees a number."""
+    return "\n---\n".join(json.dumps(o) for o in objs) + "\n"
+
+
 def apply(objs: list[dict]) -> None:
-    kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objs, sort_keys=False))
+    kubectl("apply", "-f", "-", input=manifest_stream(objs))
 
 
 def client(timeout: float = 30) -> httpx.Client:

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from testbed.kube import manifest_stream
+
 
 TAINT = {"key": "drain-e2e", "value": "true", "effect": "NoSchedule"}
 TOLERATE = [{"key": "drain-e2e", "operator": "Exists", "effect": "NoSchedule"}]
@@ -54,7 +56,7 @@ def node_set(tb, ns: str, node: str, tag: str, web: int = 2) -> list[dict[str, A
 
 
 def apply(tb, objs: list[dict[str, Any]]) -> None:
-    tb.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objs))
+    tb.kubectl("apply", "-f", "-", input=manifest_stream(objs))
 
 
 def pods_on(tb, ns: str) -> list[dict[str, Any]]:
