@@ -4,7 +4,7 @@
     python3 -m bench.forward --runs 1 --no-docs
     python3 -m bench.forward --render bench/results/forward-<UTC>.json
 
-A sink (bench/forward_sink.py, its own process) serves GET /bytes/N and GET /ping on 127.0.0.1:38090; KWOK
+A sink (bench/forward_sink.py, its own process) serves GET /bytes/N and GET /ping on 127.0.0.1:28090; KWOK
 forwards every testbed pod's port 9000 there. Each tool forwards one pod's port 9000 to a local port, in its own
 process: ecotui through bench/forward_host.py (ecotui.forward.ForwardManager: one WebSocket per TCP connection to
 the API server, v4.channel.k8s.io), kubectl with `kubectl port-forward` (SPDY, or SPDY tunnelled through a
@@ -41,7 +41,7 @@ from bench.stats import summarize  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 DOCS = REPO / "docs" / "benchmarks.md"
-SINK_PORT = 38090
+SINK_PORT = 28090
 POD_PORT = 9000
 BIG = 100 * 1024 * 1024
 REQUESTS = 1000

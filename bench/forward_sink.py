@@ -1,6 +1,6 @@
 """The port-forward benchmark's HTTP sink (run as its own process so the client and server never share a GIL):
 
-    python3 -m bench.forward_sink --port 38090
+    python3 -m bench.forward_sink --port 28090
 
 GET /bytes/N → N bytes (zeros, 256 KiB writes); GET /ping → "pong". HTTP/1.1 keep-alive. Binds 127.0.0.1 only.
 KWOK forwards the testbed pods' port 9000 here (testbed/kwokcfg.py), so a forward to any pod's port 9000 reaches it.
@@ -54,7 +54,7 @@ async def serve(port: int) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(prog="python3 -m bench.forward_sink")
-    ap.add_argument("--port", type=int, default=38090)
+    ap.add_argument("--port", type=int, default=28090)
     a = ap.parse_args()
     try:
         asyncio.run(serve(a.port))

@@ -44,7 +44,7 @@ from bench.toolenv import prepare  # noqa: E402
 RESULTS = REPO / "bench" / "results"
 DOCS = REPO / "docs" / "benchmarks.md"
 TARGET_P99_MS = 100.0
-PROM = "http://127.0.0.1:39090"
+PROM = "http://127.0.0.1:29090"
 VIEWS = (("cockpit", ""), ("top", "4"), ("hpa", "5"), ("metrics", "6"))
 _PROM_LINE = re.compile(r'^prometheus_http_requests_total\{([^}]*)\}\s+([0-9.e+]+)', re.M)
 

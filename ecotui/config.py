@@ -21,11 +21,11 @@ Format::
       ecotui-testbed:
         namespace: ecotrack
         readonly: false
-        prometheus_url: http://127.0.0.1:39090
+        prometheus_url: http://127.0.0.1:29090
         prometheus_token_file: ~/.config/ecotui/prom-token   # bearer (or prometheus_user + prometheus_password_file)
         prometheus_headers: {X-Scope-OrgID: ecotrack}       # extra headers on every Prometheus request
         metrics: {...}                 # key-metric panels of this context (ecotui.metrics.panels)
-        loki_url: http://127.0.0.1:33100   # or an in-cluster Service, reached through a managed port-forward:
+        loki_url: http://127.0.0.1:23100   # or an in-cluster Service, reached through a managed port-forward:
                                            #   loki_url: observability/loki-query-frontend:3100
         loki_tenant: ecotrack          # X-Scope-OrgID (multi-tenant Loki)
         loki_token_file: ~/.config/ecotui/loki-token   # bearer token (or loki_user + loki_password_file)

@@ -3,7 +3,7 @@
 `up` writes <run>/aws/config and <run>/aws/credentials; `python3 -m testbed env` exports AWS_CONFIG_FILE,
 AWS_SHARED_CREDENTIALS_FILE (so ~/.aws is never read) and AWS_EC2_METADATA_DISABLED=true.
 
-- `testbed`: us-east-1, fake static keys, `endpoint_url = http://127.0.0.1:35000` (botocore ≥ 1.31 uses it for
+- `testbed`: us-east-1, fake static keys, `endpoint_url = http://127.0.0.1:25000` (botocore ≥ 1.31 uses it for
   every service): EKS discovery, tokens, EC2, EBS snapshots all go to moto;
 - `testbed-expired`: a credential_process that prints credentials that expired in 2020 (the one-line "expired"
   message);

@@ -1,13 +1,13 @@
 """The testbed's EKS token authenticator: a webhook token authenticator of ours, behind the API server's
 `--authentication-token-webhook-config-file`, that accepts the presigned-STS token shape EKS uses.
 
-    python -m testbed.eksauth --host 127.0.0.1 --port 35001 --sts http://127.0.0.1:35000 --cluster NAME ...
+    python -m testbed.eksauth --host 127.0.0.1 --port 25001 --sts http://127.0.0.1:25000 --cluster NAME ...
 
 POST /authenticate takes a TokenReview (authentication.k8s.io/v1). A token `k8s-aws-v1.<base64url of a presigned
 STS GetCallerIdentity URL>` is checked the way aws-iam-authenticator checks it (pkg/token/token.go): at most 4 KiB,
 query parameters on the whitelist only, Action=GetCallerIdentity, `x-k8s-aws-id` among the signed headers,
 0 ≤ X-Amz-Expires ≤ 900, and not older than 15 minutes after X-Amz-Date. The URL must point at moto — exactly
-http://127.0.0.1:35000/ (any other scheme, host, port or path is refused before any request: the authenticator
+http://127.0.0.1:25000/ (any other scheme, host, port or path is refused before any request: the authenticator
 never talks to anything else). For the testbed's own (fake) keys it checks the SigV4 signature itself, trying
 each accepted cluster name as `x-k8s-aws-id` (moto's STS checks no signature; tokens from keys moto issued, e.g.
 assumed roles, are left to moto). Then it GETs the URL from moto's STS with the `x-k8s-aws-id` header (plus a dummy
@@ -52,7 +52,7 @@ class Rejected(Exception):
 
 @dataclass(frozen=True)
 class Config:
-    sts: str                    # "http://127.0.0.1:35000": the only base URL a token may point at
+    sts: str                    # "http://127.0.0.1:25000": the only base URL a token may point at
     clusters: tuple[str, ...]   # accepted x-k8s-aws-id values
     keys: tuple[tuple[str, str], ...] = ()   # (access key, secret) whose signatures we check ourselves
 

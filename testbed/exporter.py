@@ -1,6 +1,6 @@
 """Simulated application metrics for the five EcoTrack services, in Prometheus text exposition format.
 
-    python -m testbed.exporter --host 127.0.0.1 --port 39100 --state-dir DIR [--seed N]
+    python -m testbed.exporter --host 127.0.0.1 --port 29100 --state-dir DIR [--seed N]
 
 GET /metrics serves http_requests_total, http_request_duration_seconds (histogram), jvm_memory_used_bytes,
 jvm_memory_max_bytes, hikaricp_connections_{active,idle,pending,max}, all labelled app=<service>, namespace="ecotrack".
@@ -214,7 +214,7 @@ def make_app(sim: Simulator) -> web.Application:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m testbed.exporter", description="EcoTrack app-metrics exporter")
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=39100)
+    ap.add_argument("--port", type=int, default=29100)
     ap.add_argument("--state-dir", required=True, help="directory holding incident.json")
     ap.add_argument("--seed", type=int, default=None)
     a = ap.parse_args(argv)

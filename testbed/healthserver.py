@@ -1,7 +1,7 @@
 """Spring Boot actuator look-alikes: the targets of the testbed's ClusterPortForward.
 
-    python -m testbed.healthserver --host 127.0.0.1 --port 38080 \
-        --service user-service=38081 --service order-service=38083 ... --state-dir DIR
+    python -m testbed.healthserver --host 127.0.0.1 --port 28080 \
+        --service user-service=28081 --service order-service=28083 ... --state-dir DIR
 
 One process, one listener per EcoTrack service (KWOK forwards each service's container port to its own listener,
 see kwokcfg.py: the listener is the only way to know which service a forwarded connection is for) plus a generic
@@ -123,7 +123,7 @@ def _service_port(text: str) -> tuple[str, int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m testbed.healthserver", description="actuator look-alikes")
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=38080, help="the generic listener (never DOWN)")
+    ap.add_argument("--port", type=int, default=28080, help="the generic listener (never DOWN)")
     ap.add_argument("--service", type=_service_port, action="append", default=[], metavar="NAME=PORT",
                     help="one listener answering for this EcoTrack service (repeatable)")
     ap.add_argument("--state-dir", required=True, help="directory holding incident.json")

@@ -1,6 +1,6 @@
 """Log generator: per-service log files (served by KWOK as container logs) and the same lines pushed to Loki.
 
-    python -m testbed.loggen --state-dir DIR [--loki http://127.0.0.1:33100] [--kubeconfig PATH] [--rate 4]
+    python -m testbed.loggen --state-dir DIR [--loki http://127.0.0.1:23100] [--kubeconfig PATH] [--rate 4]
 
 Every second: ~rate lines (with jitter) into DIR/logs/<service>.log for each EcoTrack service and DIR/logs/default.log
 (other pods). Each line is attributed round-robin to a Running pod of that app (listed from the Kubernetes API every
@@ -652,7 +652,7 @@ async def _amain(gen: LogGen) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m testbed.loggen", description="EcoTrack log generator")
     ap.add_argument("--state-dir", required=True)
-    ap.add_argument("--loki", default=None, help="Loki base URL, e.g. http://127.0.0.1:33100 (omit: files only)")
+    ap.add_argument("--loki", default=None, help="Loki base URL, e.g. http://127.0.0.1:23100 (omit: files only)")
     ap.add_argument("--kubeconfig", default=None, help="kubeconfig used to list pods (omit: no pod labels)")
     ap.add_argument("--rate", type=float, default=4.0, help="lines per second per service (jittered)")
     ap.add_argument("--seed", type=int, default=None)

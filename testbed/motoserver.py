@@ -1,7 +1,7 @@
 """The testbed's AWS: moto in server mode (EKS, EC2, STS …) on 127.0.0.1, state in memory, seeded at start.
 
-    python -m testbed.motoserver --host 127.0.0.1 --port 35000 --state-dir DIR --ca PKI/ca.crt \
-        --endpoint https://127.0.0.1:36443
+    python -m testbed.motoserver --host 127.0.0.1 --port 25000 --state-dir DIR --ca PKI/ca.crt \
+        --endpoint https://127.0.0.1:26443
 
 Moto's EKS gives every cluster an unreachable `https://<random>.<region>.eks.amazonaws.com` endpoint and a random
 1400-character "CA" (research clients.md §5.3): this launcher patches moto in its own process so the clusters it

@@ -1,4 +1,4 @@
-"""python -m testbed.loki --host 127.0.0.1 --port 33100 [--data-dir DIR] [--auth-enabled] [--tail-max-duration 1h] ...
+"""python -m testbed.loki --host 127.0.0.1 --port 23100 [--data-dir DIR] [--auth-enabled] [--tail-max-duration 1h] ...
 
 Every option also reads an environment variable (flag wins), so `python -m testbed up` can be tuned without code:
 TESTBED_LOKI_TAIL_MAX_DURATION, TESTBED_LOKI_AUTH_ENABLED (1/true), TESTBED_LOKI_READY_DELAY,
@@ -34,7 +34,7 @@ def _env(name: str, default: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m testbed.loki", description="Loki-API-compatible testbed log server")
     ap.add_argument("--host", default="127.0.0.1", help="bind address (loopback only)")
-    ap.add_argument("--port", type=int, default=33100)
+    ap.add_argument("--port", type=int, default=23100)
     ap.add_argument("--max-lines", type=int, default=int(_env("MAX_LINES", "1500000")),
                     help="lines kept per tenant; oldest dropped first")
     ap.add_argument("--max-entries-limit", type=int, default=5000, help="largest accepted `limit`")

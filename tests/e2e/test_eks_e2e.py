@@ -1,5 +1,5 @@
 """The whole EKS path on the testbed, without AWS and without the aws CLI: boto3 credentials (profile `testbed`,
-moto on 127.0.0.1:35000) → presigned-STS token → the API server → our webhook (testbed/eksauth.py) → moto's STS →
+moto on 127.0.0.1:25000) → presigned-STS token → the API server → our webhook (testbed/eksauth.py) → moto's STS →
 the mapped user → the cockpit.
 
 - data level: ecotui's own token reaches /api/v1/nodes as the ARN in group ecotui:eks-admins; discovery through

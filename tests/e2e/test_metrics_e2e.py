@@ -24,7 +24,7 @@ from testbed import incidents
 
 pytestmark = pytest.mark.e2e
 KEYMAP, _ = load_keymap()
-PROM_PORT = 39090
+PROM_PORT = 29090
 REFRESH = 5.0
 SCRAPE = 5.0
 

@@ -1,5 +1,5 @@
 """The testbed's EKS side: the webhook token authenticator (testbed/eksauth.py) only ever talks to moto on
-127.0.0.1:35000 and refuses every other URL before any request; moto's seed (testbed/motoserver.py) answers with
+127.0.0.1:25000 and refuses every other URL before any request; moto's seed (testbed/motoserver.py) answers with
 the testbed's endpoint and CA; a change to these modules restarts nothing else; and — against the real testbed —
 the webhook being down never breaks the API server's other authenticators."""
 from __future__ import annotations
@@ -61,13 +61,13 @@ def test_a_presigned_sts_token_maps_to_its_arn_in_the_eks_admins_group():
 @pytest.mark.parametrize("url", [
     f"http://169.254.169.254/?{QUERY}",                      # another host (instance metadata)
     f"https://sts.us-east-1.amazonaws.com/?{QUERY}",         # real AWS
-    f"http://127.0.0.1:35001/?{QUERY}",                      # loopback, another port
-    f"http://127.0.0.2:35000/?{QUERY}",                      # another loopback address
-    f"https://127.0.0.1:35000/?{QUERY}",                     # another scheme
-    f"http://localhost:35000/?{QUERY}",                      # a name, not the address
-    f"http://127.0.0.1:35000@evil.example/?{QUERY}",          # userinfo trick
-    f"http://evil.example#@127.0.0.1:35000/?{QUERY}",
-    f"http://127.0.0.1:35000/s3-bucket/?{QUERY}",             # another path
+    f"http://127.0.0.1:25001/?{QUERY}",                      # loopback, another port
+    f"http://127.0.0.2:25000/?{QUERY}",                      # another loopback address
+    f"https://127.0.0.1:25000/?{QUERY}",                     # another scheme
+    f"http://localhost:25000/?{QUERY}",                      # a name, not the address
+    f"http://127.0.0.1:25000@evil.example/?{QUERY}",          # userinfo trick
+    f"http://evil.example#@127.0.0.1:25000/?{QUERY}",
+    f"http://127.0.0.1:25000/s3-bucket/?{QUERY}",             # another path
 ])
 def test_any_url_but_motos_is_refused_before_any_request(url):
     status, seen = review(token(url))
@@ -160,7 +160,7 @@ def test_moto_seed_answers_with_the_testbed_endpoint_and_ca(tmp_path, monkeypatc
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     pem = b"-----BEGIN CERTIFICATE-----\nTESTBEDCA\n-----END CERTIFICATE-----\n"
-    motoserver.patch_eks("https://127.0.0.1:36443", pem, {ports.EKS_CLUSTER_2: "CREATING"})
+    motoserver.patch_eks("https://127.0.0.1:26443", pem, {ports.EKS_CLUSTER_2: "CREATING"})
     srv = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     srv.start()
     try:
@@ -170,14 +170,14 @@ def test_moto_seed_answers_with_the_testbed_endpoint_and_ca(tmp_path, monkeypatc
         eks = boto3.client("eks", region_name=ports.EKS_REGION, endpoint_url=f"http://{host}:{port}",
                            aws_access_key_id="t", aws_secret_access_key="t")
         c = eks.describe_cluster(name=ports.EKS_CLUSTER)["cluster"]
-        assert c["endpoint"] == "https://127.0.0.1:36443" and c["status"] == "ACTIVE"
+        assert c["endpoint"] == "https://127.0.0.1:26443" and c["status"] == "ACTIVE"
         assert base64.b64decode(c["certificateAuthority"]["data"]) == pem
         assert {n for n in eks.list_nodegroups(clusterName=ports.EKS_CLUSTER)["nodegroups"]} == {
             "ecotrack-ng", "ecotrack-spot"}
         west = boto3.client("eks", region_name=ports.EKS_REGION_2, endpoint_url=f"http://{host}:{port}",
                             aws_access_key_id="t", aws_secret_access_key="t")
         c2 = west.describe_cluster(name=ports.EKS_CLUSTER_2)["cluster"]
-        assert c2["status"] == "CREATING" and c2["endpoint"] == "https://127.0.0.1:36443"
+        assert c2["status"] == "CREATING" and c2["endpoint"] == "https://127.0.0.1:26443"
         assert sorted(i["lifecycle"] for i in made["instances"]) == ["on_demand"] * 3 + ["spot"]
         assert made["volume"]["id"].startswith("vol-")
     finally:

@@ -41,7 +41,7 @@ def test_plan_partial_heals_only_what_is_missing_or_unready():
 
 
 def test_plan_stray_port_holder_blocks():
-    w = world(loki=Health("loki", None, stray="pid 9 (python3 -m http.server) listening on port 33100"))
+    w = world(loki=Health("loki", None, stray="pid 9 (python3 -m http.server) listening on port 23100"))
     p = health.plan(w.values())
     assert p.kind == health.BLOCKED and p.blocked == ("loki",)
 
@@ -194,7 +194,7 @@ def test_failed_up_says_what_runs_and_how_to_recover(monkeypatch, tmp_path):
 
 
 def test_cli_up_blocked_by_stray_exits_1_without_traceback(monkeypatch, tmp_path, capsys):
-    stray = "pid 9 (python3 -m http.server 33100) listening on port 33100"
+    stray = "pid 9 (python3 -m http.server 23100) listening on port 23100"
     Fake(monkeypatch, tmp_path, world(loki=Health("loki", None, stray=stray)))
     assert cli.main(["up"]) == 1
     out, err = capsys.readouterr()

@@ -28,7 +28,7 @@ def test_forwards_per_port_without_default():
     assert {t[scenario.SERVICE_PORTS[s]] for s in scenario.SERVICES} == set(ports.HEALTH_SERVICES.values())
     assert t[scenario.SERVICE_PORTS["order-service"]] == ports.HEALTH_SERVICES["order-service"]
     assert t[3100] == ports.LOKI and t[9090] == ports.PROMETHEUS and t[3000] == t[3200] == ports.HEALTH
-    assert t[9000] == ports.BENCH_SINK == 38090  # bench/forward.py's sink
+    assert t[9000] == ports.BENCH_SINK == 28090  # bench/forward.py's sink
     assert 9999 not in t and 5432 not in t and 6379 not in t
     assert sorted(scenario.SERVICE_PORTS.values()) == [8080, 8081, 8082, 8083, 8084]
 

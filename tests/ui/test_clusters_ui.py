@@ -18,7 +18,7 @@ from ui_fakes import FakeSession, T0, pilot_until, screen_text, workspace
 
 KEYMAP, _ = load_keymap()
 CLUSTERS = [DiscoveredCluster("eks-learning-lab-dev-cluster", "us-east-1", "testbed", "1.31", "ACTIVE",
-                              "https://127.0.0.1:36443", "eks.12", "arn:aws:eks:us-east-1:123:cluster/x", "Q0E="),
+                              "https://127.0.0.1:26443", "eks.12", "arn:aws:eks:us-east-1:123:cluster/x", "Q0E="),
             DiscoveredCluster("ecotrack-prod", "us-west-2", "testbed", "1.30", "UPDATING", "https://prod.example",
                               "eks.9")]
 
@@ -67,7 +67,7 @@ def test_command_and_cells():
     assert parse_command("eks").verb == "clusters"
     cells = cluster_cells(CLUSTERS[0])
     assert [c.text for c in cells] == ["eks-learning-lab-dev-cluster", "us-east-1", "testbed", "1.31", "ACTIVE",
-                                       "eks.12", "https://127.0.0.1:36443"]
+                                       "eks.12", "https://127.0.0.1:26443"]
     assert cells[4].style == "ok" and cluster_cells(CLUSTERS[1])[4].style == "warning"
     assert cluster_cells(DiscoveredCluster("x", "r", None, status="FAILED"))[4].style == "critical"
     assert cluster_cells(DiscoveredCluster("x", "r", None))[2].text == "default"

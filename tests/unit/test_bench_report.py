@@ -20,7 +20,7 @@ def _round(i: int, launch: dict, *, rss=110.0, cpu=0.9, lists=0, p99=30.0, deplo
     deploy = deploy if deploy is not None else dict(kp, p50_ms=5.0, p95_ms=10.0, p99_ms=20.0, rows=30, back_ok=True)
     res = {"rss_after_load_mib": rss, "rss_peak_mib": rss + 1, "idle_cpu_pct": cpu, "requests_per_minute": 0.0,
            "idle_lists": lists, "idle_pod_lists": lists, "load_requests": 40, "idle_by_verb": {}, "load_by_verb": {},
-           "peers": ["127.0.0.1:36443"], "loopback_only": True}
+           "peers": ["127.0.0.1:26443"], "loopback_only": True}
     k9s_res = dict(res, rss_after_load_mib=1400.0, idle_cpu_pct=50.0, idle_lists=2)
     return {"round": i, "order": list(launch), "launch": launch, "shown": {"ecotui": 13646, "k9s": 13646},
             "resources": {"ecotui": res, "k9s": k9s_res}, "keypress": {"ecotui": kp, "k9s": dict(kp, p99_ms=300.0)},

@@ -17,8 +17,8 @@ contexts:
   ecotui-testbed:
     namespace: ecotrack
     readonly: false
-    prometheus_url: http://127.0.0.1:39090/
-    loki_url: http://127.0.0.1:33100
+    prometheus_url: http://127.0.0.1:29090/
+    loki_url: http://127.0.0.1:23100
   prod-eu:
 """
 
@@ -36,7 +36,7 @@ def test_full_example(tmp_path):
     assert cfg.keymap == str(tmp_path / "keys.yaml")          # relative to the config file
     tb = cfg.for_context("ecotui-testbed")
     assert tb == ContextConfig(namespace="ecotrack", readonly=False,
-                               prometheus_url="http://127.0.0.1:39090", loki_url="http://127.0.0.1:33100")
+                               prometheus_url="http://127.0.0.1:29090", loki_url="http://127.0.0.1:23100")
     assert cfg.for_context("prod-eu") == ContextConfig()
     assert cfg.for_context("unknown") == ContextConfig()
     assert cfg.readonly_for("ecotui-testbed") is False      # context overrides the global flag

@@ -174,9 +174,9 @@ async def test_sources_named_as_services_go_through_one_managed_forward_each(tmp
 
 
 async def test_a_url_source_needs_no_forward_and_a_failed_forward_is_one_line(tmp_path):
-    ws = _workspace(tmp_path, "    loki_url: http://127.0.0.1:33100\n    prometheus_url: observability/prom:80\n")
+    ws = _workspace(tmp_path, "    loki_url: http://127.0.0.1:23100\n    prometheus_url: observability/prom:80\n")
     ws._forwards = FakeForwards(fail="forbidden: user x cannot create pods/portforward")
-    assert ws.loki.url == "http://127.0.0.1:33100"
+    assert ws.loki.url == "http://127.0.0.1:23100"
     from ecotui.metrics.prom import PromError
     with pytest.raises(PromError) as e:
         ws.prometheus

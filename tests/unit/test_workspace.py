@@ -70,8 +70,8 @@ def kubeconfig() -> KubeConfig:
 
 def test_factory_builds_one_workspace_per_context_with_its_profile():
     config = Config(readonly=False, contexts={
-        "prod": ContextConfig(namespace="ecotrack", readonly=True, prometheus_url="http://127.0.0.1:39090",
-                              loki_url="http://127.0.0.1:33100", aws_profile="oncall", aws_region="us-east-1",
+        "prod": ContextConfig(namespace="ecotrack", readonly=True, prometheus_url="http://127.0.0.1:29090",
+                              loki_url="http://127.0.0.1:23100", aws_profile="oncall", aws_region="us-east-1",
                               eks_cluster="ecotrack-prod")})
     made: list[tuple[str, str | None, bool]] = []
 
@@ -87,7 +87,7 @@ def test_factory_builds_one_workspace_per_context_with_its_profile():
     prod = f.build("prod")
     assert prod.readonly and prod.gate.readonly and prod.session.gate is prod.gate
     assert prod.profile.namespace == "ecotrack"
-    assert prod.profile.prometheus_url == "http://127.0.0.1:39090" and prod.profile.loki_url.endswith(":33100")
+    assert prod.profile.prometheus_url == "http://127.0.0.1:29090" and prod.profile.loki_url.endswith(":23100")
     assert (prod.profile.aws.profile, prod.profile.aws.region, prod.profile.aws.cluster) == \
         ("oncall", "us-east-1", "ecotrack-prod")
     assert made == [("dev", None, False), ("prod", "ecotrack", True)]
