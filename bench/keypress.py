@@ -91,6 +91,7 @@ class KeypressResult:
     tmux_cpu_pct: float = 0.0       # tmux server CPU during the run (% of one core)
     bench_cpu_pct: float = 0.0      # this process: driver + event generator (% of one core)
     tool_cpu_pct: float = 0.0       # the program under test
+    press_log: list[tuple[float, float | None]] = field(default_factory=list)  # (wall time of press, latency s | None)
 
     def pct(self, q: float, xs: list[float] | None = None) -> float:
         xs = sorted(self.latencies if xs is None else xs)
@@ -124,6 +125,7 @@ def measure(t: Tmux, cal: Calibration, stream: PatchStream, min_presses: int = 1
             key, want = (down, cal.at_lower) if at_upper else (up, cal.at_upper)
             t.wait_output(0)
             t_press = time.monotonic()
+            wall_press = time.time()
             next_press = t_press + interval
             t.send_keys(key)
             res.presses += 1
@@ -135,6 +137,7 @@ def measure(t: Tmux, cal: Calibration, stream: PatchStream, min_presses: int = 1
                 s = t.capture(True)
                 if len(s.lines) > r + 1 and (sig(s.lines[r]), sig(s.lines[r + 1])) == want:
                     res.latencies.append(s.t - t_press)
+                    res.press_log.append((wall_press, s.t - t_press))
                     res.resolution.append(s.t - max(prev, min(out_t, s.t)))
                     done = True
                     break
@@ -145,6 +148,7 @@ def measure(t: Tmux, cal: Calibration, stream: PatchStream, min_presses: int = 1
                 at_upper = not at_upper
             else:
                 res.missed += 1
+                res.press_log.append((wall_press, None))
                 at_upper = _resync(t, cal)
     finally:
         st = stream.stop()

@@ -237,7 +237,7 @@ def run_ecotui(env: BenchEnv, source: str, pod: dict[str, str], burst: Burst) ->
     e["ECOTUI_CONFIG"] = str(ecotui_config(env, source))
     res: dict[str, Any] = {"source": source}
     with Tmux("logs", WIDTH, HEIGHT) as t:
-        t.start(env.ecotui_argv()[:3] + ["-n", NS, "--context", ports.CONTEXT], env=e, cwd=str(REPO))
+        t.start(env.ecotui_argv("-n", NS, "--context", ports.CONTEXT), env=e, cwd=str(REPO))
         t.go()
         name = "loki" if source == "loki" else "kubernetes"
         open_pod_logs(t, pod["name"], re.compile(r"Pods · \d+(?! ?loading)"), re.compile(r"Pods · 1/\d+"),

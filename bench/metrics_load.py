@@ -134,6 +134,8 @@ def one_run(i: int, env: Any, a: argparse.Namespace, background: float, bench_ns
                 "stream_rate": round(k.stream_rate, 1), "stream_failed": k.stream_failed,
                 "tool_cpu_pct": round(k.tool_cpu_pct, 1), "seconds": round(k.seconds, 1),
                 "prometheus_per_min": round((q1 - q0) / ((t1 - t0) / 60) - background, 1),
+                "slow_presses": [[round(w, 3), None if x is None else round(x * 1000, 1)]
+                                 for w, x in k.press_log if x is None or x > 0.05],
                 "screen": l.session.capture().text.splitlines()[:14]}
             d = out["ecotui"]["keypress"]
             log(f"[run {i}] ecotui metrics keypress p50 {d['p50_ms']} p99 {d['p99_ms']} ms "

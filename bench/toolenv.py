@@ -64,8 +64,14 @@ class BenchEnv:
     def k9s_argv(self) -> list[str]:
         return [str(self.k9s), "-A", "-c", "pods", "--context", ports.CONTEXT]
 
-    def ecotui_argv(self) -> list[str]:
-        return [sys.executable, "-m", "ecotui", "-A", "--context", ports.CONTEXT]
+    def ecotui_argv(self, *args: str) -> list[str]:
+        """`python -m ecotui ARGS` (default: all namespaces of the testbed context)."""
+        args = args or ("-A", "--context", ports.CONTEXT)
+        stalls = os.environ.get("ECOTUI_BENCH_STALLS")   # a path: run under bench/stallwatch.py, stalls logged there
+        if stalls:
+            ms = os.environ.get("ECOTUI_BENCH_STALLS_MS", "40")
+            return [sys.executable, "-m", "bench.stallwatch", "--out", stalls, "--threshold-ms", ms, "--", *args]
+        return [sys.executable, "-m", "ecotui", *args]
 
 
 def _openssl(*args: str, cwd: Path) -> None:

@@ -1,0 +1,109 @@
+"""Run ecotui with an event-loop stall watchdog: where the UI thread was when the loop stopped answering.
+
+    python -m bench.stallwatch --out /tmp/stalls.jsonl [--threshold-ms 40] -- -A --context ecotui-testbed
+
+A watchdog thread pings the running asyncio loop every 5 ms (`call_soon_threadsafe`). When a ping is not
+answered within the threshold, it samples the main thread's stack every 5 ms until the loop answers, then
+writes one JSON line: start (monotonic and wall), duration, and the distinct stacks seen with how many samples
+each (innermost frames last). A diagnostic for benchmarks (bench/keypress.py latencies), not part of ecotui.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+PING_S = 0.005
+
+
+class Watchdog(threading.Thread):
+    def __init__(self, out: Path, threshold_s: float, main_ident: int) -> None:
+        super().__init__(name="stallwatch", daemon=True)
+        self.out, self.threshold_s, self.main_ident = out, threshold_s, main_ident
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.answered = threading.Event()
+
+    def _stack(self) -> str:
+        frame = sys._current_frames().get(self.main_ident)
+        if frame is None:
+            return "?"
+        return "".join(traceback.format_stack(frame, limit=40)[-25:])
+
+    def run(self) -> None:
+        with self.out.open("a") as f:
+            for _ in range(10**9):
+                loop = self.loop
+                if loop is None or loop.is_closed():
+                    time.sleep(0.05)
+                    continue
+                self.answered.clear()
+                t0 = time.monotonic()
+                try:
+                    loop.call_soon_threadsafe(self.answered.set)
+                except RuntimeError:
+                    time.sleep(0.05)
+                    continue
+                if self.answered.wait(self.threshold_s):
+                    time.sleep(PING_S)
+                    continue
+                stacks: Counter[str] = Counter()
+                wall = time.time() - (time.monotonic() - t0)
+                for _ in range(20_000):   # at most ~100 s of samples
+                    stacks[self._stack()] += 1
+                    if self.answered.wait(PING_S):
+                        break
+                rec = {"t_mono": t0, "t_wall": wall, "ms": round((time.monotonic() - t0) * 1000, 1),
+                       "stacks": [{"n": n, "stack": s} for s, n in stacks.most_common(6)]}
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+
+
+def _log_gc(out: Path, min_ms: float = 5.0) -> None:
+    """Collections of min_ms or more, as lines of their own: {"gc": generation, "t_wall", "ms", "collected"}."""
+    import gc
+    started: list[float] = [0.0]
+    f = out.open("a")
+
+    def cb(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        ms = (time.perf_counter() - started[0]) * 1000
+        if ms >= min_ms:
+            f.write(json.dumps({"gc": info.get("generation"), "t_wall": time.time(), "ms": round(ms, 1),
+                                "collected": info.get("collected")}) + "\n")
+            f.flush()
+
+    gc.callbacks.append(cb)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--threshold-ms", type=float, default=40.0)
+    ap.add_argument("args", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    args = a.args[1:] if a.args[:1] == ["--"] else a.args
+    dog = Watchdog(Path(a.out), a.threshold_ms / 1000, threading.get_ident())
+    original = asyncio.BaseEventLoop.run_forever
+
+    def run_forever(self):  # type: ignore[no-untyped-def]
+        dog.loop = self
+        return original(self)
+
+    asyncio.BaseEventLoop.run_forever = run_forever  # type: ignore[method-assign]
+    dog.start()
+    _log_gc(Path(a.out))
+    from ecotui.cli import main as ecotui_main
+    sys.argv = ["ecotui", *args]
+    return ecotui_main()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
