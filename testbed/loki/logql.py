@@ -89,6 +89,8 @@ class LogQuery:
         return all(m.matches(labels) for m in self.matchers)
 
     def matches_line(self, line: str) -> bool:
+        if not self.filters:
+            return True
         return all(f.matches(line) for f in self.filters)
 
     def __str__(self) -> str:

@@ -45,20 +45,33 @@ class Subscription:
         self._n = itertools.count()
 
     def offer(self, entries: list[Pushed]) -> None:
+        """One push's entries: the matching ones are queued whole when fewer than QUEUE_LIMIT entries wait for
+        this client, else dropped whole (Loki's ingester tailer likewise drops a pushed stream at once when its
+        buffer is full) — so a big push is not cut by the server's own single-threadedness."""
+        label_ok, query = self._label_ok, self.query
+        filters = bool(query.filters)
+        full = len(self.pending) >= QUEUE_LIMIT
+        pending, n = self.pending, self._n
         for labels, key, ts, line, meta in entries:
-            ok = self._label_ok.get(key)
+            ok = label_ok.get(key)
             if ok is None:
-                ok = self._label_ok[key] = self.query.matches_labels(labels)
-            if ok and self.query.matches_line(line):
-                self.add(labels, ts, line, meta)
+                ok = label_ok[key] = query.matches_labels(labels)
+            if ok and (not filters or query.matches_line(line)):
+                if full:
+                    self._drop(labels, ts)
+                else:
+                    heapq.heappush(pending, (ts, next(n), labels, line, meta))
         self.wakeup.set()
 
     def add(self, labels: dict[str, str], ts: int, line: str, meta: Meta) -> None:
         if len(self.pending) >= QUEUE_LIMIT:
-            if len(self.dropped) < MAX_DROPPED_REPORTED:
-                self.dropped.append({"labels": dict(labels), "timestamp": str(ts)})
+            self._drop(labels, ts)
             return
         heapq.heappush(self.pending, (ts, next(self._n), labels, line, meta))
+
+    def _drop(self, labels: dict[str, str], ts: int) -> None:
+        if len(self.dropped) < MAX_DROPPED_REPORTED:
+            self.dropped.append({"labels": dict(labels), "timestamp": str(ts)})
 
     def take_ready(self, now_ns: int | None = None) -> list[tuple[dict[str, str], int, str, Meta]]:
         """Entries with now > ts + delay_for, oldest first."""

@@ -354,11 +354,14 @@ async def test_tail_dropped_entries_only_when_non_empty(monkeypatch):
             url = str(server.make_url("/loki/api/v1/tail"))
             async with session.ws_connect(url, params={"query": '{app="x"}', "delay_for": "1"}) as ws:
                 t = time.time_ns()
+                # a push is queued whole while fewer than QUEUE_LIMIT entries wait (8 > 5: all kept); the next
+                # push finds the queue full (delay_for holds them) and is dropped whole, as Loki's ingester tailer
                 store.push([({"app": "x"}, [(t + i, f"l{i}") for i in range(8)])])
+                store.push([({"app": "x"}, [(t + i, f"l{i}") for i in range(8, 11)])])
                 frames = await _frames(ws, at_least=2.0)
-        assert len(tail_entries(frames)) == 5
+        assert [e[2] for e in tail_entries(frames)] == [f"l{i}" for i in range(8)]
         dropped = [d for f in frames for d in f.get("dropped_entries") or []]
-        assert dropped == [{"labels": {"app": "x"}, "timestamp": str(t + i)} for i in range(5, 8)]
+        assert dropped == [{"labels": {"app": "x"}, "timestamp": str(t + i)} for i in range(8, 11)]
         assert sum("dropped_entries" in f for f in frames) == 1
     finally:
         await server.close()
