@@ -269,3 +269,40 @@ class Authenticator:
         cert = st.clientCertificateData.encode() if st.clientCertificateData else None
         key = st.clientKeyData.encode() if st.clientKeyData else None
         return st.token, cert, key, refresh_at
+
+
+class LoopAuthProxy:
+    """An `Authenticator` as seen from another thread's event loop (`KubeClient.sibling()`): `user`,
+    `refreshable` and `method` read through; `credentials()` and `reload(c)` run on the owner's loop
+    (`asyncio.run_coroutine_threadsafe` + `asyncio.wrap_future`), so its asyncio.Lock stays on one loop and
+    exec plugins / EKS tokens stay single-flight for every client of the user."""
+
+    def __init__(self, auth: Authenticator, loop: asyncio.AbstractEventLoop) -> None:
+        self.auth = auth
+        self.loop = loop
+
+    @property
+    def user(self) -> UserInfo:
+        return self.auth.user
+
+    @property
+    def refreshable(self) -> bool:
+        return self.auth.refreshable
+
+    @property
+    def method(self) -> str:
+        return self.auth.method
+
+    async def _on_owner(self, coro: Any) -> Credentials:
+        try:
+            fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        except RuntimeError:  # the owner's loop is closed: ecotui is shutting down
+            coro.close()
+            raise AuthError(f"user {self.auth.user.name!r}: credentials unavailable (ecotui is closing)") from None
+        return await asyncio.wrap_future(fut)
+
+    async def credentials(self) -> Credentials:
+        return await self._on_owner(self.auth.credentials())
+
+    async def reload(self, rejected: Credentials) -> Credentials:
+        return await self._on_owner(self.auth.reload(rejected))

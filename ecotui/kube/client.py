@@ -23,7 +23,7 @@ import msgspec
 from .. import __version__
 from .writegate import WriteGate
 from ..errors import ApiError, AuthError, ConnectError, EcotuiError, ForbiddenError, KubeconfigError
-from .auth import Authenticator, Credentials
+from .auth import Authenticator, Credentials, LoopAuthProxy
 from .kubeconfig import ClusterInfo
 from .models import ListMeta, Status
 from ..textsafe import one_line
@@ -137,8 +137,9 @@ def is_loopback(host: str) -> bool:
 class KubeClient:
     """Talks to one API server. All methods raise `ecotui.errors.EcotuiError` subclasses, never httpx errors."""
 
-    def __init__(self, cluster: ClusterInfo, auth: Authenticator, *, timeout: float = 30.0,
-                 transport: httpx.AsyncBaseTransport | None = None, gate: WriteGate | None = None) -> None:
+    def __init__(self, cluster: ClusterInfo, auth: Authenticator | LoopAuthProxy, *, timeout: float = 30.0,
+                 transport: httpx.AsyncBaseTransport | None = None, gate: WriteGate | None = None,
+                 lazy: bool = False) -> None:
         self.cluster = cluster
         self.gate = gate if gate is not None else WriteGate(cluster.server)
         self.auth = auth
@@ -148,7 +149,8 @@ class KubeClient:
         self._host = urlsplit(cluster.server).hostname or ""
         self._ext = {"sni_hostname": cluster.tls_server_name} if cluster.tls_server_name else {}
         self._cert: tuple[bytes | None, bytes | None] = (auth.user.cert_pem, auth.user.key_pem)
-        self._http = self._make_http(*self._cert)  # builds the TLS context now: bad certs fail early
+        # builds the TLS context now (bad certs fail early) unless `lazy` (a sibling: made on its own loop)
+        self._http: httpx.AsyncClient | None = None if lazy else self._make_http(*self._cert)
         self._retired: list[httpx.AsyncClient] = []
         self._decoders: dict[Any, msgspec.json.Decoder] = {}
         self._closing: asyncio.Future[None] | None = None
@@ -169,10 +171,21 @@ class KubeClient:
 
     async def aclose(self) -> None:
         logs = [self._logs_http[1]] if self._logs_http else []
-        for c in [*self._retired, self._http, *logs]:
+        for c in [*self._retired, *([self._http] if self._http else []), *logs]:
             await c.aclose()
         self._retired.clear()
         self._logs_http = None
+
+    def sibling(self) -> KubeClient:
+        """A new client of the same cluster (timeout, write gate, transport) for another thread and its event
+        loop. Call it on this client's loop: credentials are still loaded there (`LoopAuthProxy`), so exec
+        plugins and EKS tokens stay single-flight. Its httpx clients are made at first use, on the loop that
+        uses it; close it (`aclose`) on that loop."""
+        a = self.auth
+        proxy = LoopAuthProxy(a.auth, a.loop) if isinstance(a, LoopAuthProxy) else \
+            LoopAuthProxy(a, asyncio.get_running_loop())
+        return KubeClient(self.cluster, proxy, timeout=self.timeout, transport=self._transport, gate=self.gate,
+                          lazy=True)
 
     # ---- low level ----------------------------------------------------------------------------
 
@@ -184,6 +197,8 @@ class KubeClient:
                 if prev is not None:  # open streams keep their connection until they end
                     self._retired.append(prev[1])
             return self._logs_http[1]
+        if self._http is None:
+            self._http = self._make_http(*self._cert)
         if creds.cert_pem and (creds.cert_pem, creds.key_pem) != self._cert:  # exec plugin returned a new cert
             http = self._make_http(creds.cert_pem, creds.key_pem)
             self._retired.append(self._http)  # still serving open watches; they move over when they end

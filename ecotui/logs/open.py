@@ -1,6 +1,7 @@
 """Which source serves a log selection: Loki when the context has one configured and it answers (`/ready`),
 else the Kubernetes API — or the one the user asked for ([logs_source] switches). A LogQL query needs Loki;
-a previous container's logs need the Kubernetes API (Loki has no notion of it)."""
+a previous container's logs need the Kubernetes API (Loki has no notion of it). The Kubernetes source runs on a
+thread of its own (`kube_opened`)."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +16,7 @@ from ecotui.logs.loki import LokiSource
 from ecotui.logs.loki_client import LokiClient, LokiConfig
 from ecotui.logs.loki_query import selection_query
 from ecotui.logs.model import LogSource, Selection
+from ecotui.logs.offthread import ThreadedSource
 from ecotui.textsafe import one_line
 
 LOKI, KUBERNETES = "loki", "kubernetes"
@@ -86,4 +88,13 @@ async def open_source(selection: Selection, *, loki: Any, kube_client: Any, pref
         fallback = "" if cfg is None or selection.previous else "using the Kubernetes API"
     if kube_client is None:
         raise EcotuiError("this session cannot stream logs from the Kubernetes API")
-    return Opened(KubeLogSource(kube_client, selection), fallback, _nothing)
+    return kube_opened(kube_client, selection, fallback)
+
+
+def kube_opened(kube_client: Any, selection: Selection, note: str = "") -> Opened:
+    """The Kubernetes source on a thread of its own (`offthread.ThreadedSource`): its own event loop and its
+    own KubeClient (`kube_client.sibling()`, credentials still loaded on this loop), closed on that thread when
+    the source stops; `close` waits for the thread. The UI loop only receives the coalesced batches."""
+    client = kube_client.sibling()
+    source = ThreadedSource(KubeLogSource(client, selection), on_close=client.aclose)
+    return Opened(source, note, source.aclose)

@@ -1,0 +1,210 @@
+"""`ThreadedSource`: a log source run on a thread of its own, with its own asyncio loop, so its per-line work
+(reading, splitting, timestamps, de-dup, LogLine) never queues in front of the UI loop's key handling.
+
+    source = ThreadedSource(KubeLogSource(client.sibling(), selection), on_close=sibling.aclose)
+    await source.run(sink)        # on the UI loop; `sink` is called there, with batches in order
+
+`run(sink)` starts a daemon thread that runs `inner.run(thread_sink)` on a new event loop. `thread_sink`
+appends each batch to a pending list under a lock and, when no delivery is scheduled yet, schedules one
+`deliver` on the UI loop (`call_soon_threadsafe`); `deliver` takes the whole pending list and calls `sink`
+once (batches arriving while the UI loop is busy are coalesced; order is kept, nothing is dropped or
+repeated). `status`, `description` and `name` read through to the inner source (its status is an
+immutable object replaced atomically).
+
+Ending: a finite inner source (previous / no follow) makes `run` return after its last line was delivered;
+an exception of the inner source is delivered after its lines and raised from `run` on the UI loop;
+cancelling `run` cancels the inner task on the thread's loop and waits (without blocking the UI loop) for
+the thread to finish. In every case `on_close()` (e.g. the thread's KubeClient.aclose) is awaited on the
+thread's loop before it closes, and nothing reaches `sink` once `run` has returned (lines still pending
+when `run` is cancelled are not delivered: the viewer asked to stop)."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from .model import LogLine, LogSource, Sink, SourceStatus
+
+__all__ = ["ThreadedSource"]
+
+STOP_WAIT = 10.0  # s: how long a cancelled `run` waits for the thread (it is a daemon thread either way)
+
+
+class ThreadedSource:
+    """A LogSource running `inner` on its own thread and event loop (see the module docstring)."""
+
+    def __init__(self, inner: LogSource, *, on_close: Callable[[], Awaitable[None]] | None = None,
+                 thread_name: str = "") -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._on_close = on_close
+        self._thread_name = thread_name or f"ecotui-logs-{inner.name}"
+        self._lock = threading.Lock()
+        self._pending: list[LogLine] = []
+        self._scheduled = False
+        self._sink: Sink | None = None
+        self._ui_loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None       # the thread's loop, while it exists
+        self._task: asyncio.Task[None] | None = None              # inner.run on the thread's loop
+        self._cancel_requested = False                            # only read/written on the thread's loop
+        self._done: asyncio.Future[BaseException | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False                                      # on_close has run (or was not needed)
+        self.deliveries = 0                                       # sink calls (diagnostics, tests)
+
+    # ---- LogSource ----------------------------------------------------------------------------
+
+    @property
+    def status(self) -> SourceStatus:
+        return self.inner.status
+
+    @property
+    def description(self) -> str:
+        return self.inner.description
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    async def run(self, sink: Sink) -> None:
+        if self._thread is not None or self._closed:
+            raise RuntimeError("a ThreadedSource runs once")
+        ui_loop = asyncio.get_running_loop()
+        self._ui_loop, self._sink = ui_loop, sink
+        done: asyncio.Future[BaseException | None] = ui_loop.create_future()
+        self._done = done
+        loop = self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._thread_main, args=(loop, ui_loop, done),
+                                        name=self._thread_name, daemon=True)
+        self._thread.start()
+        try:
+            error = await asyncio.shield(done)
+        except asyncio.CancelledError:
+            self._sink = None            # nothing more reaches the viewer
+            await self._stopped()
+            raise
+        await self._joined()
+        self._deliver()                  # what the thread emitted last (a scheduled deliver then finds nothing)
+        self._sink = None
+        if error is not None:
+            raise error
+
+    async def aclose(self) -> None:
+        """Stop the thread if it runs (waiting for it without blocking this loop) and make sure `on_close`
+        ran. For `Opened.close`; safe to call more than once and when `run` never started."""
+        self._sink = None
+        if self._done is not None:
+            await self._stopped()
+            return
+        if not self._closed:
+            self._closed = True
+            if self._on_close is not None:  # never ran: close on a loop of its own, as the thread would
+                close = self._on_close
+                await asyncio.to_thread(lambda: asyncio.run(_call(close)))
+
+    async def _stopped(self) -> None:
+        """Cancel the inner source and wait until the thread has ended (at most STOP_WAIT s)."""
+        done = self._done
+        if done is not None and not done.done():
+            self._stop_thread()
+            await asyncio.wait({done}, timeout=STOP_WAIT)
+        await self._joined()
+
+    async def _joined(self) -> None:
+        """The thread resolves `done` as its last act: it ends a moment later (waited for without blocking)."""
+        t, done = self._thread, self._done
+        if t is None or done is None or not done.done():
+            return
+        end = time.monotonic() + STOP_WAIT
+        while t.is_alive() and time.monotonic() < end:
+            await asyncio.sleep(0.001)
+
+    # ---- the thread ---------------------------------------------------------------------------
+
+    def _thread_main(self, loop: asyncio.AbstractEventLoop, ui_loop: asyncio.AbstractEventLoop,
+                     done: asyncio.Future[BaseException | None]) -> None:
+        asyncio.set_event_loop(loop)
+        error: BaseException | None = None
+        try:
+            try:
+                loop.run_until_complete(self._inner_main())
+            except asyncio.CancelledError:
+                pass
+            except BaseException as e:  # noqa: BLE001 - handed to the UI loop, raised from run()
+                error = e
+            finally:
+                try:
+                    if self._on_close is not None:
+                        loop.run_until_complete(_call(self._on_close))
+                except BaseException as e:  # noqa: BLE001 - a failed close must not hide the source's error
+                    error = error or e
+                finally:
+                    self._closed = True
+                    try:
+                        loop.run_until_complete(loop.shutdown_asyncgens())
+                        loop.run_until_complete(loop.shutdown_default_executor())
+                    finally:
+                        asyncio.set_event_loop(None)
+                        loop.close()
+        finally:
+            try:
+                ui_loop.call_soon_threadsafe(_resolve, done, error)
+            except RuntimeError:  # the UI loop is closed: nobody waits
+                pass
+
+    async def _inner_main(self) -> None:
+        self._task = asyncio.current_task()
+        if self._cancel_requested:
+            return
+        await self.inner.run(self._thread_sink)
+
+    def _cancel_inner(self) -> None:  # on the thread's loop
+        self._cancel_requested = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def _stop_thread(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._cancel_inner)
+        except RuntimeError:  # its loop is closed already: the thread is ending on its own
+            pass
+
+    def _thread_sink(self, lines: Sequence[LogLine]) -> None:  # on the thread
+        if not lines:
+            return
+        with self._lock:
+            self._pending.extend(lines)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        ui = self._ui_loop
+        assert ui is not None
+        try:
+            ui.call_soon_threadsafe(self._deliver)
+        except RuntimeError:  # the UI loop is closed: ecotui is exiting
+            pass
+
+    # ---- the UI loop --------------------------------------------------------------------------
+
+    def _deliver(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            self._scheduled = False
+        sink = self._sink
+        if batch and sink is not None:
+            self.deliveries += 1
+            sink(batch)
+
+
+async def _call(fn: Callable[[], Awaitable[Any]]) -> None:
+    await fn()
+
+
+def _resolve(fut: asyncio.Future[BaseException | None], error: BaseException | None) -> None:
+    if not fut.done():
+        fut.set_result(error)
