@@ -1,6 +1,6 @@
 """Loki ingest path, stage by stage (bounded): where do the lines/s go?
 
-    python -m bench.loki_stages STAGE [--rate 60000] [--seconds 8] [--url http://127.0.0.1:PORT]
+    python -m bench.loki_stages STAGE [--rate 60000] [--seconds 8] [--url http://127.0.0.1:PORT] [--max-lines N]
 
 Stages (each one a consumer of the same generated burst):
   push    generator only: push rate into Loki (no tail open)
@@ -186,7 +186,8 @@ async def main_async(a: argparse.Namespace) -> dict:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         own = subprocess.Popen([sys.executable, "-m", "testbed.loki", "--host", "127.0.0.1", "--port", str(port),
-                                "--data-dir", tmp.name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                "--data-dir", tmp.name, "--max-lines", str(a.max_lines)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         await wait_ready(url)
         server_pid = own.pid if own else None
@@ -264,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stall-ms", type=float, default=0.0,
                     help="source/buffer: block the loop this long every 100 ms (what a UI's frames do)")
     ap.add_argument("--url", default="", help="an existing Loki (default: a private testbed Loki)")
+    ap.add_argument("--max-lines", type=int, default=1_500_000,
+                    help="the private Loki's line bound (below the burst's size: it evicts all along, as the "
+                         "long-running testbed's full store does)")
     a = ap.parse_args(argv)
     a.rate = max(1.0, min(a.rate, 500_000))
     a.seconds = max(0.5, min(a.seconds, 60))

@@ -229,7 +229,8 @@ class _Parser:
                 raise self.fail("a line filter (|=, !=, |~, !~) or end of query")
             self.i += 2
             self.ws()
-            if _IDENT.match(self.s, self.i) and self.s[_IDENT.match(self.s, self.i).end():].lstrip().startswith("("):
+            ident = _IDENT.match(self.s, self.i)
+            if ident and self.s[ident.end():].lstrip().startswith("("):
                 raise UnsupportedQuery("line filter functions such as ip(...) are")
             vcol = self.col()
             value = self.string()

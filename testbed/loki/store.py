@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections import deque
@@ -29,6 +30,7 @@ Pushed = tuple[dict[str, str], LabelKey, int, str, Meta]
 
 
 _encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 
 def _record(labels: dict[str, str], entries: list) -> bytes:
@@ -76,6 +78,22 @@ class Stream:
         return True
 
 
+def _write_snapshot(path: Path, snap: list[tuple[dict[str, str], list, list, list]]) -> None:
+    """Streams' entries as WAL records, 5000 entries a record (a thread: the GIL is released between records)."""
+    try:
+        with open(path, "wb") as fh:
+            for labels, ts, lines, meta in snap:
+                for i in range(0, len(ts), 5000):
+                    chunk = [[t, ln, m] if m else [t, ln]
+                             for t, ln, m in zip(ts[i:i + 5000], lines[i:i + 5000], meta[i:i + 5000])]
+                    fh.write(_record(labels, chunk))
+    except OSError:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
 def _appendable(stream: Stream, entries) -> bool:
     """True when `entries` are (ts, line, meta) tuples with strictly increasing timestamps, all newer than the
     stream's newest (so none can be a duplicate and plain appends keep the order)."""
@@ -104,6 +122,10 @@ class Store:
         self.path = Path(path) if path is not None else None
         self._wal: BinaryIO | None = None
         self._wal_entries = 0
+        self._compactor: threading.Thread | None = None  # a background rewrite of the WAL, when one runs
+        self._since_snapshot: list[bytes] | None = None  # WAL bytes written since its snapshot
+        self._snap_total = 0
+        self._since_entries = 0
         if self.path is not None:
             self._load()
 
@@ -115,7 +137,10 @@ class Store:
             with open(self.path, "rb") as fh:
                 for raw in fh:
                     try:
-                        rec = json.loads(raw)
+                        try:
+                            rec = _decode(raw)
+                        except (msgspec.DecodeError, UnicodeDecodeError):
+                            rec = json.loads(raw)  # lone surrogates (written by the stdlib)
                         labels = rec["l"]
                         entries = [(int(e[0]), e[1], tuple(tuple(p) for p in e[2]) if len(e) > 2 else ())
                                    for e in rec["e"]]
@@ -130,33 +155,71 @@ class Store:
         if self._wal is None:
             return
         out = []
+        n = 0
         for labels, entries in batch:
             if entries:  # (ts, line, meta) tuples as JSON arrays; an empty meta reloads as ()
                 out.append(_record(labels, entries))
-                self._wal_entries += len(entries)
+                n += len(entries)
+        self._wal_entries += n
         if out:
-            self._wal.write(b"".join(out))
+            data = b"".join(out)
+            self._wal.write(data)
             self._wal.flush()  # in the kernel before we answer 204: survives the process being killed
-        if self._wal_entries > 2 * self.max_lines + 50_000:
-            self._compact()
+            if self._since_snapshot is not None:
+                self._since_snapshot.append(data)
+                self._since_entries += n
+        if self._compactor is not None and not self._compactor.is_alive():
+            self._finish_compaction()
+        elif self._compactor is None and self._wal_entries > 2 * self.max_lines + 50_000:
+            self._start_compaction()
+
+    def _start_compaction(self) -> None:
+        """Rewrite the file in a thread from a snapshot of the lists (copies of references: milliseconds), so the
+        server keeps serving (a synchronous rewrite of 1.5 M lines stalled it for seconds, and every open tail
+        overflowed). What is written meanwhile is kept and appended before the new file replaces the old."""
+        assert self.path is not None
+        snap = [(s.labels, s.ts[:], s.lines[:], s.meta[:]) for s in self.streams.values()]
+        self._since_snapshot = []
+        self._since_entries = 0
+        self._snap_total = self.total
+        tmp = self.path.with_suffix(".tmp")
+        self._compactor = threading.Thread(target=_write_snapshot, args=(tmp, snap), daemon=True,
+                                           name="loki-wal-compaction")
+        self._compactor.start()
+
+    def _finish_compaction(self) -> None:
+        assert self.path is not None and self._compactor is not None and self._since_snapshot is not None
+        self._compactor.join()
+        tmp = self.path.with_suffix(".tmp")
+        since = self._since_snapshot
+        self._compactor, self._since_snapshot = None, None
+        if not tmp.exists():  # the thread failed (disk full...): keep the old file, try again later
+            self._wal_entries = self._snap_total + self._since_entries
+            return
+        with open(tmp, "ab") as fh:
+            fh.write(b"".join(since))
+        if self._wal is not None:
+            self._wal.close()
+        os.replace(tmp, self.path)
+        self._wal_entries = self._snap_total + self._since_entries
+        self._wal = open(self.path, "ab")
 
     def _compact(self) -> None:
-        """Rewrite the file as exactly what is held now (evicted entries are gone for good)."""
+        """Rewrite the file as exactly what is held now (evicted entries are gone for good); synchronous."""
         assert self.path is not None
         if self._wal is not None:
             self._wal.close()
         tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            for s in self.streams.values():
-                for i in range(0, len(s.ts), 5000):
-                    chunk = [[t, ln, m] if m else [t, ln]
-                             for t, ln, m in zip(s.ts[i:i + 5000], s.lines[i:i + 5000], s.meta[i:i + 5000])]
-                    fh.write(_record(s.labels, chunk))
+        _write_snapshot(tmp, [(s.labels, s.ts, s.lines, s.meta) for s in self.streams.values()])
         os.replace(tmp, self.path)
         self._wal_entries = self.total
         self._wal = open(self.path, "ab")
 
     def close(self) -> None:
+        if self._compactor is not None:
+            self._compactor.join(60)
+            if not self._compactor.is_alive():
+                self._finish_compaction()
         if self._wal is not None:
             self._wal.close()
             self._wal = None
@@ -187,11 +250,11 @@ class Store:
             mine: list[MetaEntry] = []
             if _appendable(stream, entries):  # the usual push: newer than the stream, in order, 3-tuples
                 labels_, ts_l, lines_l, meta_l = stream.labels, stream.ts, stream.lines, stream.meta
-                for ts, line, meta in entries:
-                    ts_l.append(ts)
-                    lines_l.append(line)
-                    meta_l.append(meta)
-                accepted.extend([(labels_, key, ts, line, meta) for ts, line, meta in entries])
+                for t_, ln_, m_ in entries:
+                    ts_l.append(t_)
+                    lines_l.append(ln_)
+                    meta_l.append(m_)
+                accepted.extend([(labels_, key, t_, ln_, m_) for t_, ln_, m_ in entries])
                 kept.append((labels_, entries))
                 continue
             for e in entries:
