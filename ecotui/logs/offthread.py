@@ -143,6 +143,7 @@ class ThreadedSource:
                 finally:
                     self._closed = True
                     try:
+                        _cancel_leftovers(loop)
                         loop.run_until_complete(loop.shutdown_asyncgens())
                         loop.run_until_complete(loop.shutdown_default_executor())
                     finally:
@@ -199,6 +200,15 @@ class ThreadedSource:
         if batch and sink is not None:
             self.deliveries += 1
             sink(batch)
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Tasks the inner source left behind (it should not): cancelled and awaited, as asyncio.run does."""
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 async def _call(fn: Callable[[], Awaitable[Any]]) -> None:

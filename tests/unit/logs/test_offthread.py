@@ -290,3 +290,25 @@ async def test_kube_source_on_its_own_thread_follows_and_closes_its_client():
     assert client._logs_http is None and our_threads() == []   # the sibling was closed on its thread
     assert fake.n_open() == 0
     await owner.aclose()
+
+
+async def test_tasks_an_inner_source_leaves_behind_are_cancelled_on_its_thread():
+    class Leaky(NumberedSource):
+        def __init__(self) -> None:
+            super().__init__(batches=2, per=1)
+            self.left: list[asyncio.Task[None]] = []
+            self.stopped = False
+
+        async def run(self, sink: Sink) -> None:
+            async def forever() -> None:
+                try:
+                    await asyncio.sleep(60)
+                finally:
+                    self.stopped = True
+            self.left.append(asyncio.ensure_future(forever()))
+            await super().run(sink)
+
+    inner, got = Leaky(), Collect()
+    await asyncio.wait_for(ThreadedSource(inner).run(got), 5)
+    assert got.numbers == [0, 1] and inner.stopped and inner.left[0].cancelled()
+    assert our_threads() == []
