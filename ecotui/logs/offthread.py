@@ -6,10 +6,11 @@
 
 `run(sink)` starts a daemon thread that runs `inner.run(thread_sink)` on a new event loop. `thread_sink`
 appends each batch to a pending list under a lock and, when no delivery is scheduled yet, schedules one
-`deliver` on the UI loop (`call_soon_threadsafe`); `deliver` takes the whole pending list and calls `sink`
-once (batches arriving while the UI loop is busy are coalesced; order is kept, nothing is dropped or
-repeated). `status`, `description` and `name` read through to the inner source (its status is an
-immutable object replaced atomically).
+`deliver` on the UI loop (`call_soon_threadsafe`); `deliver` takes the pending list and calls `sink` once
+(batches arriving while the UI loop is busy are coalesced; order is kept, nothing is dropped or repeated) —
+with at most `max_batch` lines, the rest in the next `deliver`, queued behind what is ready meanwhile.
+`status`, `description` and `name` read through to the inner source (its status is an immutable object
+replaced atomically).
 
 Ending: a finite inner source (previous / no follow) makes `run` return after its last line was delivered;
 an exception of the inner source is delivered after its lines and raised from `run` on the UI loop;
@@ -29,6 +30,7 @@ from .model import LogLine, LogSource, Sink, SourceStatus
 
 __all__ = ["ThreadedSource"]
 
+MAX_BATCH = 5000  # lines per sink call: a big backlog is handed over in pieces, key events in between
 STOP_WAIT = 10.0  # s: how long a cancelled `run` waits for the thread (it is a daemon thread either way)
 
 
@@ -36,8 +38,9 @@ class ThreadedSource:
     """A LogSource running `inner` on its own thread and event loop (see the module docstring)."""
 
     def __init__(self, inner: LogSource, *, on_close: Callable[[], Awaitable[None]] | None = None,
-                 thread_name: str = "") -> None:
+                 thread_name: str = "", max_batch: int = MAX_BATCH) -> None:
         self.inner = inner
+        self.max_batch = max_batch
         self.name = inner.name
         self._on_close = on_close
         self._thread_name = thread_name or f"ecotui-logs-{inner.name}"
@@ -85,9 +88,11 @@ class ThreadedSource:
             self._sink = None            # nothing more reaches the viewer
             await self._stopped()
             raise
-        await self._joined()
-        self._deliver()                  # what the thread emitted last (a scheduled deliver then finds nothing)
-        self._sink = None
+        try:
+            await self._joined()
+            await self._deliver_all()    # what the thread emitted last (a scheduled deliver then finds nothing)
+        finally:
+            self._sink = None
         if error is not None:
             raise error
 
@@ -193,13 +198,35 @@ class ThreadedSource:
     # ---- the UI loop --------------------------------------------------------------------------
 
     def _deliver(self) -> None:
+        """Hand what is pending to the sink, at most `max_batch` lines per call: the rest goes to the back of
+        the UI loop's ready queue (one delivery scheduled at a time, so order holds) and a keypress that came
+        in meanwhile is handled first."""
         with self._lock:
-            batch, self._pending = self._pending, []
-            self._scheduled = False
+            pending = self._pending
+            if len(pending) > self.max_batch:
+                batch, self._pending = pending[:self.max_batch], pending[self.max_batch:]
+                more = True
+            else:
+                batch, self._pending, more = pending, [], False
+            self._scheduled = more
+        if more:
+            assert self._ui_loop is not None
+            self._ui_loop.call_soon(self._deliver)
         sink = self._sink
         if batch and sink is not None:
             self.deliveries += 1
             sink(batch)
+
+    async def _deliver_all(self) -> None:
+        """Everything still pending (the thread has ended: `run` returns after this), in pieces as `_deliver`."""
+        for _ in range(1 << 30):
+            with self._lock:
+                batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            if not batch or self._sink is None:
+                return
+            self.deliveries += 1
+            self._sink(batch)
+            await asyncio.sleep(0)
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:

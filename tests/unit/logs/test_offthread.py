@@ -122,6 +122,26 @@ async def test_batches_are_coalesced_while_the_ui_loop_is_busy():
     assert src.deliveries == len(got.batches) < 300 / 2
 
 
+async def test_a_backlog_is_handed_over_in_pieces_with_other_callbacks_in_between():
+    inner, got = NumberedSource(batches=100, per=10), Collect()
+    src = ThreadedSource(inner, max_batch=64)
+    order: list[str] = []
+
+    def sink(lines: Any) -> None:
+        got(lines)
+        order.append("sink")
+        if len(order) == 1:
+            asyncio.get_running_loop().call_soon(order.append, "key")   # a keypress arriving meanwhile
+
+    task = asyncio.ensure_future(src.run(sink))
+    await asyncio.sleep(0)
+    time.sleep(0.3)                           # the whole backlog piles up
+    await asyncio.wait_for(task, 10)
+    assert got.numbers == list(range(1000))
+    assert max(len(b) for b in got.batches) <= 64 and len(got.batches) >= 1000 // 64
+    assert order.index("key") <= 2            # handled between two pieces, not after the whole backlog
+
+
 async def test_cancel_stops_the_thread_closes_its_client_and_delivers_nothing_after():
     inner, closer, got = NumberedSource(batches=1, per=1, forever=True), Closer(), Collect()
     src = ThreadedSource(inner, on_close=closer)
