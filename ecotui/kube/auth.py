@@ -294,9 +294,15 @@ class LoopAuthProxy:
         return self.auth.method
 
     async def _on_owner(self, coro: Any) -> Credentials:
+        """`coro` on the owner's loop, shielded there: a cancelled caller (its log stream closed) does not kill
+        an exec plugin run that the owner's own requests may be waiting for too."""
+        async def shielded() -> Credentials:
+            return await asyncio.shield(coro)
+        run = shielded()
         try:
-            fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+            fut = asyncio.run_coroutine_threadsafe(run, self.loop)
         except RuntimeError:  # the owner's loop is closed: ecotui is shutting down
+            run.close()
             coro.close()
             raise AuthError(f"user {self.auth.user.name!r}: credentials unavailable (ecotui is closing)") from None
         return await asyncio.wrap_future(fut)

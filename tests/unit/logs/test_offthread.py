@@ -260,6 +260,39 @@ async def test_sibling_loads_credentials_on_the_owner_loop_and_reloads_after_401
     await owner.aclose()
 
 
+async def test_a_cancelled_caller_does_not_cancel_the_load_on_the_owner_loop():
+    class Slow(CountingAuth):
+        def __init__(self) -> None:
+            super().__init__()
+            self.finished = 0
+
+        async def credentials(self) -> Credentials:
+            await asyncio.sleep(0.3)            # an exec plugin running
+            self.finished += 1
+            return await super().credentials()
+
+    auth = Slow()
+    proxy = LoopAuthProxy(auth, asyncio.get_running_loop())  # type: ignore[arg-type]
+
+    def elsewhere() -> bool:
+        async def go() -> bool:
+            t = asyncio.ensure_future(proxy.credentials())
+            await asyncio.sleep(0.05)
+            t.cancel()
+            try:
+                await t
+            except asyncio.CancelledError:
+                return True
+            return False
+        return asyncio.run(go())
+
+    assert await asyncio.wait_for(asyncio.to_thread(elsewhere), 5)
+    end = time.monotonic() + 3
+    while not auth.finished and time.monotonic() < end:
+        await asyncio.sleep(0.02)
+    assert auth.finished == 1 and auth.threads == [threading.get_ident()]
+
+
 async def test_sibling_auth_after_the_owner_loop_closed_is_one_line():
     auth = Authenticator(UserInfo(name="u", token="t"), ClusterInfo(name="c", server="http://127.0.0.1:9"))
     dead = asyncio.new_event_loop()
