@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -213,11 +214,14 @@ async def main_async(a: argparse.Namespace) -> dict:
                         ["py-spy", "record", "--format", "raw", "-r", "50", "-d", str(int(a.seconds) + 1), "-o",
                          f"{a.profile}-{a.stage}-{name}.txt", "--pid", str(pid)],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         gen = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.loki_stages", "_gen", "--url", url,
                                                    "--rate", str(a.rate), "--seconds", str(a.seconds),
                                                    stdout=subprocess.PIPE, cwd=str(Path(__file__).parent.parent))
         out, _ = await gen.communicate()
         t1 = time.monotonic()
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the generator, now waited for (the server still runs)
+        gen_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
         n1 = c.n
         s1 = procstat.cpu_seconds([server_pid]) if server_pid else 0.0
         me1 = procstat.cpu_seconds([os.getpid()])
@@ -235,7 +239,8 @@ async def main_async(a: argparse.Namespace) -> dict:
         win = t1 - t0
         res = {"stage": a.stage, **g, "window_s": round(win, 2),
                "server_cpu_pct": round(100 * (s1 - s0) / win, 1) if server_pid else None,
-               "consumer_cpu_pct": round(100 * (me1 - me0) / win, 1)}
+               "consumer_cpu_pct": round(100 * (me1 - me0) / win, 1),
+               "generator_cpu_pct": round(100 * gen_cpu / win, 1)}
         if task is not None:
             seqs = c.seqs
             res.update(received=c.n, dropped_reported=c.dropped, rate_in_window=round((n1 - n0) / win),
