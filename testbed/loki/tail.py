@@ -6,7 +6,8 @@ Like Loki's querier: history is the newest `limit` entries in [start, now); live
 the history is read, and entries that arrived in the last `overlap_s` seconds (the newest `limit` of them) are replayed
 into the live side, so some entries can arrive twice (Loki opens the live tail before the history query). An entry is sent once
 now > its timestamp + delay_for (so future-timestamped entries wait for their time), in timestamp order of what is
-ready. A client more than 10,000 entries behind loses the excess (reported as dropped_entries). The server pings
+ready. A push finding 10,000 or more entries waiting for a client is dropped whole for it (reported as
+dropped_entries), as Loki's ingester tailer drops a pushed stream when its buffer is full. The server pings
 every second, closes with 1011 `reached tail max duration limit` after the max duration, 1011 with the error for
 query/limit errors (after the upgrade, as Loki does) and 1001 on shutdown.
 """
