@@ -77,6 +77,7 @@ class MetricsScreen(Screen[None]):
         self._layout: tuple[Any, ...] = ()
         self._shown: dict[tuple[str, str], tuple[str, str]] = {}
         self._resize_timer: Timer | None = None
+        self._detail_lines = -1
         self._bind_workspace()
 
     # ---- workspace / config ------------------------------------------------------------------------
@@ -214,7 +215,7 @@ class MetricsScreen(Screen[None]):
             t.append(one_line(problem, 200), style=self._styles().get("critical", ""))
         elif snap.at:
             t.append(f" │ {time.strftime('%H:%M:%S', time.localtime(snap.at))} ({snap.elapsed_s:.1f}s)")
-        self.query_one("#metrics-title", Static).update(t)
+        self.query_one("#metrics-title", Static).update(t, layout=False)   # one fixed line: no re-layout
 
     @staticmethod
     def _grid_problem(snap: GridSnapshot) -> str:
@@ -231,7 +232,7 @@ class MetricsScreen(Screen[None]):
         svc = self.selected
         out = Text(no_wrap=True, overflow="ellipsis")
         if svc is None:
-            self.query_one("#metrics-detail", Static).update(out)
+            self._set_detail(out)
             return
         styles = self._styles()
         width = self.km.columns
@@ -246,7 +247,14 @@ class MetricsScreen(Screen[None]):
             out.append(f" {format_thresholds(p)}\n", style=styles.get("muted", ""))
             if r.error:
                 out.append(f"{'':<10} {one_line(r.error, 300)}\n", style=style)
-        self.query_one("#metrics-detail", Static).update(out)
+        self._set_detail(out)
+
+    def _set_detail(self, out: Text) -> None:
+        """The detail area has a fixed height (1fr): a re-layout of the screen is needed only when its line count
+        changes (its scrollable height); a cursor move that shows another service's lines repaints it alone."""
+        lines = out.plain.count("\n")
+        self.query_one("#metrics-detail", Static).update(out, layout=lines != self._detail_lines)
+        self._detail_lines = lines
 
     # ---- keys -------------------------------------------------------------------------------------
 

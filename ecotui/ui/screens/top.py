@@ -36,6 +36,7 @@ TICK = 1.0
 SPARK = 12           # sparkline cells in the tables: the last 30 minutes, 2.5 minutes a cell
 DETAIL_SPARK = 20    # in the selected pod's line: 1.5 minutes a cell
 BAR = 6
+NODE_CHUNK = 50   # nodes whose cells (two sparklines each) are built between two turns of the loop
 CHUNK = 500          # pods per slice when rows are rebuilt (the loop runs between slices)
 WARN_PCT, CRIT_PCT = 75, 90
 
@@ -258,8 +259,14 @@ class TopScreen(Screen[None]):
             self.node_rows, self.pod_rows = node_rows, pod_rows
             self._pod_rows = {r.key: r for r in pod_rows}
             cpu, mem, now = src.cpu, src.memory, snap.at
-            nodes = {r.name: node_cells(r, history(cpu, ("node", r.name), now, SPARK),
-                                        history(mem, ("node", r.name), now, SPARK)) for r in node_rows}
+            nodes: dict[str, Any] = {}
+            for i in range(0, len(node_rows), NODE_CHUNK):   # 500 nodes' sparklines: ~0.14 s in one go
+                await asyncio.sleep(0)
+                for r in node_rows[i:i + NODE_CHUNK]:
+                    nodes[r.name] = node_cells(r, history(cpu, ("node", r.name), now, SPARK),
+                                               history(mem, ("node", r.name), now, SPARK))
+            if src is not self._source:
+                return
             with self.app.batch_update():
                 self._apply_nodes(nodes)
                 if upserts or removed:
