@@ -33,6 +33,14 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
+class _Record(msgspec.Struct):
+    l: dict[str, str]  # noqa: E741 - the WAL's field names
+    e: list[tuple[int, str, tuple[tuple[str, str], ...]]]
+
+
+_decode_record = msgspec.json.Decoder(_Record).decode
+
+
 def _record(labels: dict[str, str], entries: list) -> bytes:
     """One WAL line: {"l": labels, "e": entries} + newline (msgspec; the stdlib for lone surrogates)."""
     rec = {"l": labels, "e": entries}
@@ -134,16 +142,22 @@ class Store:
         assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
+            metas: dict[Meta, Meta] = {}  # one tuple per distinct metadata (nearly all: detected_level=info)
             with open(self.path, "rb") as fh:
                 for raw in fh:
                     try:
-                        try:
-                            rec = _decode(raw)
-                        except (msgspec.DecodeError, UnicodeDecodeError):
-                            rec = json.loads(raw)  # lone surrogates (written by the stdlib)
-                        labels = rec["l"]
-                        entries = [(int(e[0]), e[1], tuple(tuple(p) for p in e[2]) if len(e) > 2 else ())
-                                   for e in rec["e"]]
+                        try:  # the usual record, typed (fast); anything else the slow way
+                            typed = _decode_record(raw)
+                            labels = typed.l
+                            entries = [(t, ln, metas.setdefault(m, m)) for t, ln, m in typed.e]
+                        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+                            try:
+                                rec = _decode(raw)
+                            except (msgspec.DecodeError, UnicodeDecodeError):
+                                rec = json.loads(raw)  # lone surrogates (written by the stdlib)
+                            labels = rec["l"]
+                            entries = [(int(e[0]), e[1], tuple(tuple(p) for p in e[2]) if len(e) > 2 else ())
+                                       for e in rec["e"]]
                     except (ValueError, KeyError, TypeError, IndexError):
                         continue  # a torn last record (killed mid-write): the push was never acknowledged
                     self._insert([(labels, entries)])
