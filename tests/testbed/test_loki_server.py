@@ -367,6 +367,27 @@ async def test_tail_dropped_entries_only_when_non_empty(monkeypatch):
         await server.close()
 
 
+async def test_one_push_bigger_than_the_tail_queue_arrives_whole():
+    """A 12,000-entry push (the burst generator's 0.2 s slice at 60k lines/s) to a client that reads: queued whole
+    (fewer than QUEUE_LIMIT waited), every entry sent in order, nothing reported dropped."""
+    from testbed.loki import tail as tail_mod
+    store = Store(max_lines=100_000)
+    server = TestServer(make_app(store, tail_overlap=0, discover=False), host="127.0.0.1", port=0)
+    await server.start_server()
+    n = tail_mod.QUEUE_LIMIT + 2000
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = str(server.make_url("/loki/api/v1/tail"))
+            async with session.ws_connect(url, params={"query": '{app="big"}'}, max_msg_size=0) as ws:
+                t = time.time_ns()
+                store.push([({"app": "big"}, [(t + i, f"b{i}", ()) for i in range(n)])])
+                frames = await _frames(ws, first_timeout=5.0)
+        assert [e[2] for e in tail_entries(frames)] == [f"b{i}" for i in range(n)]
+        assert not any("dropped_entries" in f for f in frames)
+    finally:
+        await server.close()
+
+
 def test_timestamp_formats():
     t0 = 1_700_000_000 * S
     assert parse_timestamp("t", "1700000000", 0) == t0
