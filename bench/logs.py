@@ -141,6 +141,9 @@ class Burst:
         if self.use_testbed:  # the generator's own window (the CLI adds its start-up and ~1 s status polling)
             try:
                 st = json.loads((paths.state_dir() / "loggen-status.json").read_text()).get("burst") or {}
+                for k in ("target", "first_seq", "last_seq"):   # which lines were the burst's (seq counts on)
+                    if st.get(k) is not None:
+                        out[k] = st[k]
                 if st.get("state") == "done" and st.get("elapsed_s"):
                     g0 = self.t0 + (float(st["started"]) - self.w0)
                     if self.t0 - 1 <= g0 <= self.t1:
@@ -166,8 +169,22 @@ def pick_pod(env: BenchEnv, service: str) -> dict[str, str]:
     return {"namespace": NS, "name": i["metadata"]["name"], "app": service, "node": i["spec"].get("nodeName", "")}
 
 
+def burst_bytes_per_line(b: dict[str, Any]) -> float | None:
+    """Mean bytes of a burst line as `kubectl logs` prints it (content + newline), exactly, from the generator's
+    own line format and the burst's seq range (`testbed logs burst`); None for another generator."""
+    first, last, target = b.get("first_seq"), b.get("last_seq"), b.get("target")
+    if not (isinstance(first, int) and isinstance(last, int) and target and last >= first):
+        return None
+    from testbed.loggen import burst_head, burst_text
+    head = burst_head(str(target), 0)
+    step = max(1, (last - first + 1) // 200_000)
+    sizes = [len(burst_text(head, n)) + 1 for n in range(first, last + 1, step)]
+    return sum(sizes) / len(sizes)
+
+
 def bytes_per_line(service: str, sample: int = 4_000_000) -> float | None:
-    """Mean bytes of a line as `kubectl logs` prints it (content + newline), from the burst lines in the file."""
+    """Mean bytes of a line as `kubectl logs` prints it (content + newline), from the burst lines in the file
+    (bench.logs_gen's bursts; the testbed generator empties the file before a burst and after it)."""
     f = paths.logs_dir() / f"{service}.log"
     try:
         with open(f, "rb") as fh:
@@ -346,7 +363,7 @@ def run_kubectl(env: BenchEnv, pod: dict[str, str], burst: Burst) -> dict[str, A
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=10)
-    bpl = bytes_per_line(pod["app"]) or float("nan")
+    bpl = burst_bytes_per_line(b) or bytes_per_line(pod["app"]) or float("nan")
 
     def at(t: float) -> float:
         best = series[0][1]
@@ -395,7 +412,8 @@ def run_k9s(env: BenchEnv, pod: dict[str, str], burst: Burst) -> dict[str, Any]:
                lag_lines_at_end=(last_seq - seq_at_end) if (last_seq is not None and seq_at_end is not None) else None,
                shown_final=(seq_of() == last_seq) if last_seq is not None else None,
                drained_s=max(0.0, moved - t_end),
-               rate_shown=(seq_at_end + 1) / max(1e-9, t_end - t_start) if seq_at_end is not None else None,
+               rate_shown=(seq_at_end - int(b.get("first_seq") or 0) + 1) / max(1e-9, t_end - t_start)
+               if seq_at_end is not None else None,
                rss_peak_mib=round(max((x for _, x, _ in d.rss), default=0) / 2**20, 1),
                rss_end_mib=round(d.rss[-1][1] / 2**20, 1) if d.rss else None,
                cpu_pct={"k9s": round(100 * cpu / max(1e-9, moved - t_start), 1)}, captures=d.captures)

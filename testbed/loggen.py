@@ -222,6 +222,18 @@ class LokiPusher:
         return False
 
 
+def burst_head(target: str, base_ns: int) -> str:
+    """The part of a burst line before its number (same length at any time: iso_ms is fixed width)."""
+    pkg = target.split("-")[0]
+    return f"{iso_ms(base_ns)}  INFO 1 --- [{target}] [    burst-exec-1] c.e.{pkg[0]}.w.{'BurstController':<34} : " \
+           "GET /api/burst/"
+
+
+def burst_text(head: str, n: int) -> str:
+    """Burst line number n (its seq): what `kubectl logs` prints for it, without the newline."""
+    return f"{head}{n % 10000} 200 1ms seq={n}"
+
+
 def with_seq(line: str, n: int) -> str:
     """`line seq=N`; a JSON line keeps being JSON: ` seq=N` goes at the end of its "message"."""
     if line.startswith("{") and line.endswith("}"):
@@ -417,7 +429,6 @@ class LogGen:
         self.burst = info
         self.paused.add(target)
         self.save_state()
-        pkg, ctrl = target.split("-")[0], "BurstController"
         stream_json = json.dumps(labels)
         try:
             if path.exists() and path.stat().st_size > self.max_file_bytes // 2:
@@ -436,8 +447,7 @@ class LogGen:
                 base = max(time.time_ns(), last_ts + 1)
                 secs, nanos0 = divmod(base, NS)
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-                head = (f"{iso_ms(base)}  INFO 1 --- [{target}] [    burst-exec-1] c.e.{pkg[0]}.w.{ctrl:<34} : "
-                        "GET /api/burst/")
+                head = burst_head(target, base)
                 seq0 = self.seq.get(fname, 0)
                 file_parts, values = [], []
                 for i in range(due):
@@ -446,7 +456,7 @@ class LogGen:
                         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs + nanos // NS))
                         secs, nanos0, nanos = secs + nanos // NS, nanos0 - NS * (nanos // NS), nanos % NS
                     n = seq0 + i + 1
-                    line = f"{head}{n % 10000} 200 1ms seq={n}"
+                    line = burst_text(head, n)
                     file_parts.append(f"{stamp}.{nanos:09d}Z stdout F {line}\n")
                     values.append(f'["{base + i}",{json.dumps(line)}]')
                 self.seq[fname] = seq0 + due

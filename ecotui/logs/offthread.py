@@ -8,7 +8,9 @@
 appends each batch to a pending list under a lock and, when no delivery is scheduled yet, schedules one
 `deliver` on the UI loop (`call_soon_threadsafe`); `deliver` takes the pending list and calls `sink` once
 (batches arriving while the UI loop is busy are coalesced; order is kept, nothing is dropped or repeated) —
-with at most `max_batch` lines, the rest in the next `deliver`, queued behind what is ready meanwhile.
+with at most `max_batch` lines, the rest in the next `deliver`, queued behind what is ready meanwhile. At most
+`max_pending` lines wait for the UI loop: above that the thread waits for room (backpressure onto the server;
+memory stays bounded when the viewer is the slower side).
 `status`, `description` and `name` read through to the inner source (its status is an immutable object
 replaced atomically).
 
@@ -21,6 +23,8 @@ when `run` is cancelled are not delivered: the viewer asked to stop)."""
 from __future__ import annotations
 
 import asyncio
+import collections
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,6 +35,11 @@ from .model import LogLine, LogSource, Sink, SourceStatus
 __all__ = ["ThreadedSource"]
 
 MAX_BATCH = 5000  # lines per sink call: a big backlog is handed over in pieces, key events in between
+MAX_PENDING = 50_000  # lines waiting for the UI loop: above it the thread waits (its loop stops reading, so the
+                      # server holds the rest: the kube stream's TCP window, Loki's tail → dropped_entries → the
+                      # source reads them back from history) — memory stays bounded when the UI is the slower side
+SWITCH_S = 0.001  # the GIL switch interval while a threaded source runs (Python's default 5 ms): the UI thread,
+                  # waking from select() for a key, waits at most this long for a thread busy parsing lines
 STOP_WAIT = 10.0  # s: how long a cancelled `run` waits for the thread (it is a daemon thread either way)
 
 
@@ -38,14 +47,19 @@ class ThreadedSource:
     """A LogSource running `inner` on its own thread and event loop (see the module docstring)."""
 
     def __init__(self, inner: LogSource, *, on_close: Callable[[], Awaitable[None]] | None = None,
-                 thread_name: str = "", max_batch: int = MAX_BATCH) -> None:
+                 thread_name: str = "", max_batch: int = MAX_BATCH, max_pending: int = MAX_PENDING) -> None:
         self.inner = inner
         self.max_batch = max_batch
+        self.max_pending = max(max_pending, 1)
         self.name = inner.name
         self._on_close = on_close
         self._thread_name = thread_name or f"ecotui-logs-{inner.name}"
         self._lock = threading.Lock()
-        self._pending: list[LogLine] = []
+        self._room = threading.Condition(self._lock)               # signalled when pending lines were taken
+        self._pending: collections.deque[list[LogLine]] = collections.deque()   # batches, in order
+        self._pending_lines = 0
+        self._stopping = False                                     # no more waiting for room (cancel / exit)
+        self.waits = 0                                             # times the thread waited for room (tests)
         self._scheduled = False
         self._sink: Sink | None = None
         self._ui_loop: asyncio.AbstractEventLoop | None = None
@@ -81,18 +95,23 @@ class ThreadedSource:
         loop = self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._thread_main, args=(loop, ui_loop, done),
                                         name=self._thread_name, daemon=True)
+        _switch.enter()
         self._thread.start()
         try:
             error = await asyncio.shield(done)
         except asyncio.CancelledError:
             self._sink = None            # nothing more reaches the viewer
-            await self._stopped()
+            try:
+                await self._stopped()
+            finally:
+                _switch.leave()
             raise
         try:
             await self._joined()
             await self._deliver_all()    # what the thread emitted last (a scheduled deliver then finds nothing)
         finally:
             self._sink = None
+            _switch.leave()
         if error is not None:
             raise error
 
@@ -172,6 +191,9 @@ class ThreadedSource:
             self._task.cancel()
 
     def _stop_thread(self) -> None:
+        with self._lock:             # a sink waiting for room returns, so the thread's loop can run the cancel
+            self._stopping = True
+            self._room.notify_all()
         loop = self._loop
         if loop is None:
             return
@@ -184,16 +206,26 @@ class ThreadedSource:
         if not lines:
             return
         with self._lock:
-            self._pending.extend(lines)
-            if self._scheduled:
-                return
+            self._pending.append(list(lines))
+            self._pending_lines += len(lines)
+            schedule = not self._scheduled
             self._scheduled = True
         ui = self._ui_loop
         assert ui is not None
-        try:
-            ui.call_soon_threadsafe(self._deliver)
-        except RuntimeError:  # the UI loop is closed: ecotui is exiting
-            pass
+        if schedule:
+            try:
+                ui.call_soon_threadsafe(self._deliver)
+            except RuntimeError:  # the UI loop is closed: ecotui is exiting
+                self._stopping = True
+        with self._lock:   # backpressure: wait (this thread's loop with it) until the UI loop took enough
+            waited = False
+            for _ in range(1 << 30):
+                if self._pending_lines <= self.max_pending or self._stopping or self._sink is None:
+                    break
+                if not waited:
+                    waited = True
+                    self.waits += 1
+                self._room.wait(0.5)
 
     # ---- the UI loop --------------------------------------------------------------------------
 
@@ -202,12 +234,8 @@ class ThreadedSource:
         the UI loop's ready queue (one delivery scheduled at a time, so order holds) and a keypress that came
         in meanwhile is handled first."""
         with self._lock:
-            pending = self._pending
-            if len(pending) > self.max_batch:
-                batch, self._pending = pending[:self.max_batch], pending[self.max_batch:]
-                more = True
-            else:
-                batch, self._pending, more = pending, [], False
+            batch = self._take()
+            more = bool(self._pending)
             self._scheduled = more
         if more:
             assert self._ui_loop is not None
@@ -217,16 +245,55 @@ class ThreadedSource:
             self.deliveries += 1
             sink(batch)
 
+    def _take(self) -> list[LogLine]:
+        """Up to `max_batch` pending lines, oldest first (under the lock); wakes a thread waiting for room."""
+        out: list[LogLine] = []
+        pending = self._pending
+        while pending and len(out) < self.max_batch:
+            room = self.max_batch - len(out)
+            head = pending[0]
+            if len(head) <= room:
+                out.extend(pending.popleft())
+            else:
+                out.extend(head[:room])
+                pending[0] = head[room:]
+        self._pending_lines -= len(out)
+        if out:
+            self._room.notify_all()
+        return out
+
     async def _deliver_all(self) -> None:
         """Everything still pending (the thread has ended: `run` returns after this), in pieces as `_deliver`."""
         for _ in range(1 << 30):
             with self._lock:
-                batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+                batch = self._take()
             if not batch or self._sink is None:
                 return
             self.deliveries += 1
             self._sink(batch)
             await asyncio.sleep(0)
+
+
+class _SwitchInterval:
+    """sys.setswitchinterval(SWITCH_S) while at least one threaded source runs; the previous value after."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.saved = 0.0
+
+    def enter(self) -> None:
+        if self.users == 0:
+            self.saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(self.saved, SWITCH_S))
+        self.users += 1
+
+    def leave(self) -> None:
+        self.users = max(0, self.users - 1)
+        if self.users == 0 and self.saved:
+            sys.setswitchinterval(self.saved)
+
+
+_switch = _SwitchInterval()   # entered and left on the UI loop's thread only
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:

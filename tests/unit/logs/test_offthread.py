@@ -365,3 +365,65 @@ async def test_tasks_an_inner_source_leaves_behind_are_cancelled_on_its_thread()
     await asyncio.wait_for(ThreadedSource(inner).run(got), 5)
     assert got.numbers == [0, 1] and inner.stopped and inner.left[0].cancelled()
     assert our_threads() == []
+
+
+async def test_pending_lines_stay_bounded_when_the_ui_is_slower_and_nothing_is_lost():
+    """A source far faster than the UI loop: the thread waits for room (its loop with it), the lines waiting
+    for the UI never exceed max_pending + one batch, and every line still arrives once, in order."""
+    inner = NumberedSource(batches=400, per=500)            # 200,000 lines as fast as the thread can make them
+    src = ThreadedSource(inner, max_batch=2000, max_pending=10_000)
+    got: list[str] = []
+    peak = 0
+
+    def sink(lines: Any) -> None:
+        nonlocal peak
+        peak = max(peak, src._pending_lines)
+        got.extend(x.text for x in lines)
+        time.sleep(0.002)                                  # a slow viewer: 2 ms per 2,000 lines
+
+    await asyncio.wait_for(src.run(sink), 60)
+    assert got == [str(i) for i in range(200_000)]
+    assert src.waits > 0
+    assert peak <= 10_000 + 500
+
+
+async def test_cancel_while_the_thread_waits_for_room_stops_it():
+    inner = NumberedSource(batches=400, per=500)
+    src = ThreadedSource(inner, max_batch=100, max_pending=1_000)
+    seen: list[int] = []
+    blocked = threading.Event()
+
+    def sink(lines: Any) -> None:
+        seen.append(len(lines))
+        if len(seen) == 3:
+            blocked.set()
+            time.sleep(0.3)                                # the UI is busy: the thread fills up and waits
+
+    task = asyncio.ensure_future(src.run(sink))
+    for _ in range(500):
+        if blocked.is_set() and src.waits:
+            break
+        await asyncio.sleep(0.01)
+    assert src.waits > 0
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    assert src.thread is not None and not src.thread.is_alive()
+    assert inner.cancelled
+
+
+async def test_the_gil_switch_interval_is_short_while_a_source_runs_and_restored_after():
+    before = sys.getswitchinterval()
+    inner = NumberedSource(batches=5, per=1, forever=True)
+    src = ThreadedSource(inner)
+    seen: list[float] = []
+    task = asyncio.ensure_future(src.run(lambda lines: seen.append(sys.getswitchinterval())))
+    for _ in range(500):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    assert seen and max(seen) <= 0.001
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sys.getswitchinterval() == before
