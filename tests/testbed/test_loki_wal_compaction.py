@@ -3,8 +3,10 @@ server for seconds and overflowed every open tail): nothing acknowledged is lost
 is kept, and the server's push path never waits for the rewrite."""
 from __future__ import annotations
 
+import threading
 import time
 
+from testbed.loki import store as store_mod
 from testbed.loki.store import Store
 
 LABELS = {"app": "c", "pod": "c-0"}
@@ -14,9 +16,19 @@ def _entries(store: Store) -> list[tuple[int, str]]:
     return [(t, ln) for s in store.streams.values() for t, ln in zip(s.ts, s.lines)]
 
 
-def test_background_compaction_keeps_everything_pushed_meanwhile(tmp_path):
+def test_background_compaction_keeps_everything_pushed_meanwhile(tmp_path, monkeypatch):
+    # the rewrite thread waits until the pushes below have happened: a 1000-line rewrite takes milliseconds and
+    # used to finish (and be swapped in) before them on a fast moment, leaving nothing "meanwhile" to check
+    release = threading.Event()
+    real_write = store_mod._write_snapshot
+
+    def held_write(path, snap):
+        release.wait(30)
+        real_write(path, snap)
+
     wal = tmp_path / "fake.wal"
     store = Store(max_lines=1000, path=wal)   # rewrite threshold: 2 * 1000 + 50,000 entries written
+    monkeypatch.setattr(store_mod, "_write_snapshot", held_write)  # after the opening (synchronous) rewrite
     base = time.time_ns()
     seq = 0
     started = False
@@ -32,7 +44,8 @@ def test_background_compaction_keeps_everything_pushed_meanwhile(tmp_path):
         store.push([(LABELS, [(base + seq + i, f"l{seq + i}", ()) for i in range(100)])])
         seq += 100
     compactor = store._compactor
-    assert compactor is not None
+    assert compactor is not None and compactor.is_alive()
+    release.set()
     compactor.join(30)
     assert not compactor.is_alive()
     store.push([(LABELS, [(base + seq, f"l{seq}", ())])])  # the next push swaps the files in
