@@ -109,6 +109,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(f"ecotui {__version__}")
         return 0
+    from ecotui import malloc_tune
+
+    malloc_tune.tune()  # memory stays flat under a long log stream (see the module)
     from ecotui.config import load_config
     from ecotui.keymap import load_keymap
     from ecotui.kube.kubeconfig import load_kubeconfig
