@@ -448,17 +448,21 @@ class LogGen:
                 secs, nanos0 = divmod(base, NS)
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
                 head = burst_head(target, base)
+                # the line is head + digits: JSON-quoting it is wrapping it in quotes when the head needs no
+                # escape (checked once a slice; per-line json.dumps was a third of the generator's CPU at 60k/s)
+                plain = json.dumps(head) == f'"{head}"'
                 seq0 = self.seq.get(fname, 0)
                 file_parts, values = [], []
+                add_file, add_value = file_parts.append, values.append
                 for i in range(due):
                     nanos = nanos0 + i
                     if nanos >= NS:  # crossed a second inside the slice: recompute the prefix
                         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs + nanos // NS))
                         secs, nanos0, nanos = secs + nanos // NS, nanos0 - NS * (nanos // NS), nanos % NS
                     n = seq0 + i + 1
-                    line = burst_text(head, n)
-                    file_parts.append(f"{stamp}.{nanos:09d}Z stdout F {line}\n")
-                    values.append(f'["{base + i}",{json.dumps(line)}]')
+                    line = f"{head}{n % 10000} 200 1ms seq={n}"  # burst_text(head, n), inlined
+                    add_file(f"{stamp}.{nanos:09d}Z stdout F {line}\n")
+                    add_value(f'["{base + i}","{line}"]' if plain else f'["{base + i}",{json.dumps(line)}]')
                 self.seq[fname] = seq0 + due
                 last_ts = base + due - 1
                 self._last_ts[fname] = last_ts

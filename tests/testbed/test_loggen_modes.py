@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from testbed import hostile, logcmd
 from testbed.incident import SERVICES
-from testbed.loggen import CMD_DIR, CONTROL_FILE, STATUS_FILE, LogGen
+from testbed.loggen import CMD_DIR, CONTROL_FILE, STATUS_FILE, LogGen, burst_text
 from testbed.loki import Store, make_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,6 +121,12 @@ async def test_burst_rate_file_and_loki_exactly_once(tmp_path, loki):
     assert seqs == list(range(1, 30_001))  # the burst always numbers its lines
     got = await query_all(base, '{app="order-service"} |= "burst"', t0)
     assert sorted(seq_of(e[2]) for e in got) == list(range(1, 30_001))
+    # the lines are exactly burst_text's (bench.logs computes kubectl's bytes per line from it), in both places
+    burst = [ln.decode() for ln in lines if b"GET /api/burst/" in ln]
+    assert len(burst) == 30_000
+    for text in (burst[0], burst[-1]):
+        assert text == burst_text(text[: text.index("GET /api/burst/") + 15], seq_of(text.encode()))
+    assert {e[2] for e in got} == set(burst)
     assert "order-service" not in gen.paused
 
 
