@@ -8,6 +8,7 @@ the exec plugin) and the request is sent once more; a second 401 is an AuthError
 from __future__ import annotations
 
 import asyncio
+import builtins
 import ipaddress
 import os
 import socket
@@ -414,7 +415,18 @@ class KubeClient:
 
     async def stream_lines(self, path: str, *, params: Params = None, follow: bool = True,
                            max_line: int = MAX_LINE) -> AsyncGenerator[bytes, None]:
-        """GET a line-oriented stream (`pods/{name}/log`) and yield its lines as raw bytes, without the "\\n".
+        """`stream_line_batches`, one line at a time."""
+        async with aclosing(self.stream_line_batches(path, params=params, follow=follow,
+                                                     max_line=max_line)) as batches:
+            async for batch in batches:
+                for line in batch:
+                    yield line
+
+    async def stream_line_batches(self, path: str, *, params: Params = None, follow: bool = True,
+                                  max_line: int = MAX_LINE) -> AsyncGenerator[builtins.list[bytes], None]:
+        """GET a line-oriented stream (`pods/{name}/log`) and yield its complete lines as raw bytes, without the
+        "\\n", a list per chunk received (one split per chunk: at 50k lines/s a step of this generator per line
+        was most of the reader's work).
 
         Passes the write gate like every request (a GET is never refused). Runs on a separate connection pool
         (`LOG_POOL` connections) so hundreds of open log streams never block the other requests. A `follow`
@@ -426,32 +438,35 @@ class KubeClient:
         Close it (`aclosing`) to release the connection early."""
         timeout = httpx.Timeout(self.timeout, read=None) if follow else None
         resp = await self._send("GET", path, params=params, stream=True, timeout=timeout, logs=True)
-        buf = bytearray()
+        buf = b""        # the incomplete last line of what came so far
         skipping = False  # inside the rest of a line already cut
         try:
             async for chunk in resp.aiter_bytes():
-                buf += chunk
-                start = 0
-                while True:
-                    nl = buf.find(b"\n", start)
-                    if nl < 0:
-                        break
+                nl = chunk.rfind(b"\n")
+                if nl < 0:
                     if skipping:
-                        skipping = False
-                    elif nl - start > max_line:
-                        yield bytes(buf[start:start + max_line]) + CUT_MARKER
-                    else:
-                        yield bytes(buf[start:nl])
-                    start = nl + 1
-                del buf[:start]
+                        continue
+                    buf += chunk
+                    if len(buf) > max_line:
+                        yield [buf[:max_line] + CUT_MARKER]
+                        buf, skipping = b"", True
+                    continue
+                whole = buf + chunk[:nl] if buf else chunk[:nl]
+                buf = chunk[nl + 1:]
+                lines = whole.split(b"\n")
+                if skipping:
+                    del lines[0]   # the end of the cut line
+                    skipping = False
+                if len(whole) > max_line:  # only then can one of them be too long
+                    lines = [ln if len(ln) <= max_line else ln[:max_line] + CUT_MARKER for ln in lines]
                 if len(buf) > max_line:
-                    if not skipping:
-                        yield bytes(buf[:max_line]) + CUT_MARKER
-                        skipping = True
-                    buf.clear()
+                    lines.append(buf[:max_line] + CUT_MARKER)
+                    buf, skipping = b"", True
+                if lines:
+                    yield lines
         except httpx.HTTPError as e:
             raise self.transport_error(e) from None
         finally:
             await resp.aclose()
         if buf and not skipping:
-            yield bytes(buf)
+            yield [buf]

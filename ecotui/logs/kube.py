@@ -97,6 +97,13 @@ class KubeLogSource:
         if len(self._pending) >= self.batch_max:
             self._flush()
 
+    def _emit_lines(self, lines: list[LogLine]) -> None:
+        self._pending.extend(lines)
+        bm = self.batch_max
+        while len(self._pending) >= bm and self._sink is not None:  # sink calls of at most batch_max lines
+            batch, self._pending = self._pending[:bm], self._pending[bm:]
+            self._sink(batch)
+
     def _flush(self) -> None:
         if self._pending and self._sink is not None:
             batch, self._pending = self._pending, []
@@ -168,7 +175,7 @@ class KubeLogSource:
                 if len(self._streams) >= self.max_streams:
                     continue
                 st = ContainerStream(self.client, pod.metadata.namespace, pod.metadata.name, cname, cst,
-                                     emit=self._emit, on_forbidden=self._forbidden_cb, previous=sel.previous,
+                                     emit=self._emit, emit_lines=self._emit_lines, on_forbidden=self._forbidden_cb, previous=sel.previous,
                                      follow=sel.follow, since_s=sel.since_s, tail_lines=sel.tail_lines,
                                      backoff=self._backoff_range)
                 self._streams[sk] = st

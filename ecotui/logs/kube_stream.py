@@ -83,6 +83,7 @@ class ContainerStream:
 
     def __init__(self, client: KubeClient, namespace: str, pod: str, container: str, status: ContainerStatus, *,
                  emit: Callable[[LogLine], None], on_forbidden: Callable[[str, str], None],
+                 emit_lines: Callable[[list[LogLine]], None] | None = None,
                  previous: bool = False, follow: bool = True, since_s: int = 0, tail_lines: int | None = None,
                  backoff: tuple[float, float] = (0.5, 5.0)) -> None:
         self.client = client
@@ -94,6 +95,7 @@ class ContainerStream:
         self.follow = follow and not previous
         self.since_s, self.tail_lines = since_s, tail_lines
         self._emit, self._on_forbidden = emit, on_forbidden
+        self._emit_lines = emit_lines or self._each
         self._backoff = Backoff(*backoff)
         self._changed = asyncio.Event()
         self.state = "waiting"
@@ -119,6 +121,10 @@ class ContainerStream:
         if self.last_ts and self.last_ts >= time.time_ns() - CAUGHT_UP_RECENT:
             return True
         return now - max(self.last_data, self.opened_at) > CAUGHT_UP_QUIET and now - self.opened_at > 0.5
+
+    def _each(self, lines: list[LogLine]) -> None:
+        for ln in lines:
+            self._emit(ln)
 
     def info(self, text: str) -> None:
         self._emit(LogLine(0, text, self.stream, self.pod, self.container, self.namespace, Kind.INFO,
@@ -208,35 +214,51 @@ class ContainerStream:
                 await self._wait()
 
     async def _read(self, params: dict[str, str], resume: bool) -> int:
-        """One request; emits its new lines, returns how many."""
+        """One request; emits its new lines, a list per chunk received, returns how many."""
         skip: Counter[str] | None = Counter(self.at_last) if resume else None
         floor = self.last_ts if resume else 0
         n = 0
         loop = asyncio.get_running_loop()
-        ns, pod, c, stream, prev, emit = self.namespace, self.pod, self.container, self.stream, self.previous, self._emit
-        async with aclosing(self.client.stream_lines(self.path, params=params, follow=self.follow)) as lines:
-            async for raw in lines:
-                ts, body = parse_ts(raw)
-                text = body.decode("utf-8", "replace")
-                if skip is not None and ts:
-                    if ts < floor:
-                        continue
-                    if ts == floor and skip[text] > 0:
-                        skip[text] -= 1
-                        continue
-                    if ts > floor:
-                        skip = None
-                if ts > self.last_ts:
-                    self.last_ts = ts
-                    self.at_last.clear()
-                    self.at_last[text] = 1
-                elif ts and ts == self.last_ts and (text in self.at_last or len(self.at_last) < AT_LAST_MAX):
-                    self.at_last[text] += 1
-                n += 1
+        ns, pod, c, stream, prev = self.namespace, self.pod, self.container, self.stream, self.previous
+        line_kind = Kind.LINE
+        async with aclosing(self.client.stream_line_batches(self.path, params=params, follow=self.follow)) as batches:
+            async for batch in batches:
+                out: list[LogLine] = []
+                add = out.append
+                for raw in batch:
+                    ts, body = parse_ts(raw)
+                    text = body.decode("utf-8", "replace")
+                    if skip is not None and ts:  # reopened: drop what was already emitted (once past it, never)
+                        if ts < floor:
+                            continue
+                        if ts == floor and skip[text] > 0:
+                            skip[text] -= 1
+                            continue
+                        if ts > floor:
+                            skip = None
+                    add(LogLine(ts, text, stream, pod, c, ns, line_kind, prev))
+                if not out:
+                    continue
+                self._remember_last(out)
+                n += len(out)
                 self.last_data = loop.time()
-                emit(LogLine(ts, text, stream, pod, c, ns, Kind.LINE, prev))
+                self._emit_lines(out)
         self.lines += n
         return n
+
+    def _remember_last(self, out: list[LogLine]) -> None:
+        """`last_ts` = the newest timestamp so far; `at_last` = the texts seen at it (≤ AT_LAST_MAX distinct),
+        what a reopened stream drops at its first second."""
+        newest = max(ln.ts_ns for ln in out)
+        if newest > self.last_ts:
+            self.last_ts = newest
+            self.at_last.clear()
+        elif newest == 0 or newest < self.last_ts:
+            return
+        at = self.at_last
+        for text in [ln.text for ln in out if ln.ts_ns == newest]:
+            if text in at or len(at) < AT_LAST_MAX:
+                at[text] += 1
 
 
 def _api_reason(e: ApiError) -> str:

@@ -83,3 +83,34 @@ async def test_stream_lines_maps_http_errors():
                 pass
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_stream_line_batches_any_chunking_gives_the_same_lines(seed):
+    import random
+
+    rnd = random.Random(seed)
+    parts = [b"x" * rnd.choice([0, 1, 5, 40, 99, 100, 101, 250]) + bytes([65 + i % 26]) for i in range(60)]
+    wire = b"\n".join(parts) + (b"\n" if seed % 2 else b"tail" * 30)
+
+    def cut(ln: bytes) -> bytes:
+        return ln if len(ln) <= 100 else ln[:100] + CUT_MARKER
+
+    *whole, last = wire.split(b"\n")
+    want = [cut(ln) for ln in whole] + ([cut(last)] if last else [])
+
+    async def body():
+        i = 0
+        for _ in range(10_000):  # bounded
+            if i >= len(wire):
+                break
+            n = rnd.choice([1, 2, 3, 7, 64, 150, 400])
+            yield wire[i:i + n]
+            i += n
+
+    client = client_for(lambda request: httpx.Response(200, content=body()), readonly=True)
+    try:
+        batches = [b async for b in client.stream_line_batches("/api/v1/namespaces/n/pods/p/log", max_line=100)]
+    finally:
+        await client.aclose()
+    assert all(batches) and [ln for b in batches for ln in b] == want
