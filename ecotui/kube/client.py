@@ -22,6 +22,7 @@ import httpx
 import msgspec
 
 from .. import __version__
+from . import rawstream
 from .writegate import WriteGate
 from ..errors import ApiError, AuthError, ConnectError, EcotuiError, ForbiddenError, KubeconfigError
 from .auth import Authenticator, Credentials, LoopAuthProxy
@@ -156,6 +157,7 @@ class KubeClient:
         self._decoders: dict[Any, msgspec.json.Decoder] = {}
         self._closing: asyncio.Future[None] | None = None
         self._logs_http: tuple[bytes | None, httpx.AsyncClient] | None = None  # stream_lines' own pool
+        self._raw_ctx: dict[tuple[bytes | None, bytes | None], ssl.SSLContext] = {}  # rawstream's TLS contexts
 
     def _make_http(self, cert: bytes | None, key: bytes | None, *, pool: int = 20) -> httpx.AsyncClient:
         verify: Any = True
@@ -436,12 +438,10 @@ class KubeClient:
         (mapped like every request: ForbiddenError, HttpStatusError(status=400)…), a lost connection raises
         ConnectError; the server ending the stream ends the iteration (a last line without "\\n" included).
         Close it (`aclosing`) to release the connection early."""
-        timeout = httpx.Timeout(self.timeout, read=None) if follow else None
-        resp = await self._send("GET", path, params=params, stream=True, timeout=timeout, logs=True)
         buf = b""        # the incomplete last line of what came so far
         skipping = False  # inside the rest of a line already cut
-        try:
-            async for chunk in resp.aiter_bytes():
+        async with aclosing(self._log_body(path, params, follow)) as body:
+            async for chunk in body:
                 nl = chunk.rfind(b"\n")
                 if nl < 0:
                     if skipping:
@@ -464,9 +464,79 @@ class KubeClient:
                     buf, skipping = b"", True
                 if lines:
                     yield lines
-        except httpx.HTTPError as e:
-            raise self.transport_error(e) from None
-        finally:
-            await resp.aclose()
         if buf and not skipping:
             yield [buf]
+
+    def _raw_logs(self) -> bool:
+        """Log streams read by `rawstream` (see there) — the same request httpx would send: no test transport,
+        no proxy from the kubeconfig or (for a non-loopback server) from the environment."""
+        if self._transport is not None or self.cluster.proxy_url or not self.server.startswith(("https://", "http://")):
+            return False
+        return is_loopback(self._host) or not rawstream.proxy_applies(self.server)
+
+    def _raw_ssl(self, creds: Credentials) -> ssl.SSLContext:
+        key = (creds.cert_pem or self._cert[0], creds.key_pem or self._cert[1])
+        ctx = self._raw_ctx.get(key)
+        if ctx is None:
+            if len(self._raw_ctx) > 4:
+                self._raw_ctx.clear()
+            ctx = self._raw_ctx[key] = ssl_context(self.cluster, key[0], key[1], self.auth.user.name)
+        return ctx
+
+    async def _log_body(self, path: str, params: Params, follow: bool) -> AsyncGenerator[bytes, None]:
+        """The body of a log request as it arrives (through `rawstream` when it can, else httpx)."""
+        if not self._raw_logs():
+            timeout = httpx.Timeout(self.timeout, read=None) if follow else None
+            resp = await self._send("GET", path, params=params, stream=True, timeout=timeout, logs=True)
+            try:
+                async for chunk in resp.aiter_bytes():
+                    yield chunk
+            except httpx.HTTPError as e:
+                raise self.transport_error(e) from None
+            finally:
+                await resp.aclose()
+            return
+        self.gate.check("GET", path)
+        qs = str(httpx.QueryParams(params)) if params else ""
+        target = path + ("?" + qs if qs else "")
+        creds = await self.auth.credentials()
+        for attempt in (0, 1):
+            headers = {"Accept": "*/*", "User-Agent": f"ecotui/{__version__}"}
+            if creds.authorization:
+                headers["Authorization"] = creds.authorization
+            try:
+                raw = await rawstream.get(self.server, target, headers,
+                                           ssl_ctx=self._raw_ssl(creds) if self.server.startswith("https://") else None,
+                                           server_hostname=self.cluster.tls_server_name, timeout=self.timeout)
+            except (OSError, asyncio.TimeoutError, ssl.SSLError) as e:
+                raise self._raw_error(e) from None
+            if raw.status >= 400:
+                body = await raw.read_all()
+                await raw.aclose()
+                if raw.status == 401 and attempt == 0 and self.auth.refreshable:
+                    creds = await self.auth.reload(creds)
+                    continue
+                fake = httpx.Response(raw.status, headers=raw.headers, content=body,
+                                      request=httpx.Request("GET", self.server + target))
+                raise self.status_error(fake, "GET", path)
+            try:
+                async for piece in raw.body(None if follow else self.timeout):
+                    yield piece
+            except (OSError, asyncio.TimeoutError, ssl.SSLError) as e:
+                raise self._raw_error(e) from None
+            finally:
+                await raw.aclose()
+            return
+
+    def _raw_error(self, e: BaseException) -> ConnectError:
+        if isinstance(e, asyncio.TimeoutError):
+            return self.transport_error(httpx.ReadTimeout(str(e) or "timed out"))
+        if isinstance(e, rawstream.StreamProtocolError):
+            return self.transport_error(httpx.RemoteProtocolError(str(e)))
+        if isinstance(e, (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError)):
+            wrapped = httpx.ReadError(str(e) or type(e).__name__)
+            wrapped.__cause__ = e
+            return self.transport_error(wrapped)
+        wrapped2 = httpx.ConnectError(str(e) or type(e).__name__)
+        wrapped2.__cause__ = e
+        return self.transport_error(wrapped2)
