@@ -57,3 +57,42 @@ async def test_the_app_installs_it_and_counts_keys():
         await pilot.press("j")
         assert app.gc_idle.last_key > t0
     assert gc.get_threshold() == before
+
+
+def test_memory_growth_starts_a_collection_while_keys_keep_coming():
+    clock, runs = Clock(), []
+    mib = 1 << 20
+    rss = [100 * mib]
+    c = IdleCollector(idle_s=1.0, every_s=10.0, max_s=60.0, clock=clock, collect=runs.append,
+                      rss=lambda: rss[0], grow_frac=0.05, grow_min=4 * mib, grow_gap_s=2.0)
+    c.key()
+    assert not c.tick()                      # first tick: the baseline (100 MiB)
+    clock.t += 1
+    rss[0] = 104 * mib
+    c.key()
+    assert not c.tick()                      # +4 MiB: under 5 % of 100 MiB
+    rss[0] = 106 * mib
+    assert not c.tick()                      # +6 %, but only 1 s after the last collection (grow_gap_s)
+    clock.t += 1.5
+    c.key()
+    assert c.tick() and runs == [2] and c.memory_runs == 1   # keys still coming: memory decided
+    # memory that stays (not garbage) is the new baseline: no collection per tick from now on
+    for _ in range(5):
+        clock.t += 1
+        c.key()
+        assert not c.tick()
+    assert runs == [2]
+    rss[0] = 112 * mib                       # +6 MiB over 106: > 5 % of 106 → again
+    clock.t += 1
+    c.key()
+    assert c.tick() and runs == [2, 2] and c.memory_runs == 2
+
+
+def test_without_rss_only_the_keyboard_rules_apply():
+    clock, runs = Clock(), []
+    c = IdleCollector(clock=clock, collect=runs.append, rss=lambda: None)
+    for _ in range(30):
+        clock.t += 1
+        c.key()
+        assert not c.tick()
+    assert runs == []
