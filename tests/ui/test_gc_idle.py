@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 from ecotui.ui.app import EcotuiApp
-from ecotui.ui.gc_idle import GEN2_OFF, IdleCollector
+from ecotui.ui.gc_idle import GEN1_EVERY, GEN2_OFF, IdleCollector
 from ui_fakes import T0, FakeSession, workspace
 
 
@@ -42,7 +42,7 @@ def test_install_turns_off_the_automatic_full_collection_and_uninstall_restores(
     c = IdleCollector()
     c.install()
     try:
-        assert gc.get_threshold()[2] == GEN2_OFF and gc.get_threshold()[:2] == before[:2]
+        assert gc.get_threshold() == (before[0], GEN1_EVERY, GEN2_OFF)
     finally:
         c.uninstall()
     assert gc.get_threshold() == before
@@ -64,9 +64,18 @@ def test_memory_growth_starts_a_collection_while_keys_keep_coming():
     mib = 1 << 20
     rss = [100 * mib]
     c = IdleCollector(idle_s=1.0, every_s=10.0, max_s=60.0, clock=clock, collect=runs.append,
-                      rss=lambda: rss[0], grow_frac=0.05, grow_min=4 * mib, grow_gap_s=2.0)
+                      rss=lambda: rss[0], grow_frac=0.05, grow_min=4 * mib, grow_gap_s=2.0, grace_s=30.0)
+    for _ in range(29):                      # loading: growth for 30 s is not garbage (and keys keep coming)
+        clock.t += 1
+        rss[0] += 10 * mib
+        c.key()
+        assert not c.tick()
+    assert runs == []
+    clock.t += 1
+    rss[0] = 100 * mib
+    c.last_full = clock.t                    # (as if the max_s pass had just run)
     c.key()
-    assert not c.tick()                      # first tick: the baseline (100 MiB)
+    assert not c.tick()                      # first tick after the grace: the baseline (100 MiB)
     clock.t += 1
     rss[0] = 104 * mib
     c.key()
