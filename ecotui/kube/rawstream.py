@@ -16,13 +16,14 @@ the Authorization header, 401 → reload credentials once, the error mapping —
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import urllib.request
 from collections.abc import AsyncGenerator
-import socket
+from typing import cast
 from urllib.parse import urlsplit
 
-READ_SIZE = 256 * 1024        # bytes asked of the socket per read
+READ_SIZE = 64 * 1024         # bytes asked of the socket per read (temporaries stay under malloc_tune's mmap threshold)
 MAX_HEAD = 64 * 1024          # response status line + headers
 MAX_ERROR_BODY = 1 << 20      # an error response's body (a Status object) is read up to this
 MAX_SIZE_LINE = 1024          # a chunk-size line longer than this is a protocol error
@@ -54,6 +55,9 @@ class Conn:
         self._in: ssl.MemoryBIO | None = bios[0] if bios else None
         self._out: ssl.MemoryBIO | None = bios[1] if bios else None
         self.eof = False
+        self._rbuf = bytearray(READ_SIZE)           # what the socket gives
+        self._rview = memoryview(self._rbuf)
+        self._pview = memoryview(bytearray(READ_SIZE)) if tls is not None else self._rview  # TLS plaintext
 
     @classmethod
     async def open(cls, host: str, port: int, *, ssl_ctx: ssl.SSLContext | None, server_hostname: str | None,
@@ -116,40 +120,46 @@ class Conn:
         await self._flush()
 
     async def recv(self) -> bytes:
-        """What has arrived (waiting for at least one byte); b"" at the end of the stream."""
+        """What has arrived (waiting for at least one byte); b"" at the end of the stream. Reads into buffers
+        allocated once: a fresh READ_SIZE buffer per TLS record (what `SSLObject.read(n)` does) cost more than
+        the rest of the reader together (measured with py-spy --gil)."""
         loop = asyncio.get_running_loop()
         for _ in range(100_000):  # bounded: each turn receives data or ends
+            if self.tls is not None:
+                plain = self._decrypt()
+                if self._out is not None and self._out.pending:
+                    await self._flush()   # TLS 1.3 may have something to say back (a key update)
+                if plain:
+                    return plain
             if self.eof:
                 return b""
-            data = await loop.sock_recv(self.sock, READ_SIZE)
+            n = await loop.sock_recv_into(self.sock, self._rbuf)
             if self.tls is None:
-                self.eof = not data
-                return data
+                self.eof = n == 0
+                return bytes(self._rview[:n])
             assert self._in is not None
-            if data:
-                self._in.write(data)
+            if n:
+                self._in.write(self._rview[:n])
             else:
                 self._in.write_eof()
-            out: list[bytes] = []
-            try:
-                for _ in range(10_000):
-                    piece = self.tls.read(READ_SIZE)
-                    if not piece:
-                        self.eof = True
-                        break
-                    out.append(piece)
-            except ssl.SSLWantReadError:
-                pass
-            except ssl.SSLZeroReturnError:  # close_notify
-                self.eof = True
-            except ssl.SSLEOFError:
-                self.eof = True
-            await self._flush()   # TLS 1.3 may have something to say back (key update)
-            if out:
-                return out[0] if len(out) == 1 else b"".join(out)
-            if not data:
-                self.eof = True
         raise OSError("no data and no end from the server")
+
+    def _decrypt(self) -> bytes:
+        """The plaintext the incoming buffer holds (up to READ_SIZE; the rest stays for the next call)."""
+        assert self.tls is not None
+        view, pos = self._pview, 0
+        try:
+            while pos < READ_SIZE:
+                n = cast(int, self.tls.read(READ_SIZE - pos, view[pos:]))  # a count, given a buffer
+                if n == 0:
+                    self.eof = True
+                    break
+                pos += n
+        except ssl.SSLWantReadError:
+            pass
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):  # close_notify / the connection ended
+            self.eof = True
+        return bytes(view[:pos])
 
     def close(self) -> None:
         try:
