@@ -81,8 +81,9 @@ BURST_DONE = re.compile(r"([\d,]+) written, ([\d,]+) pushed; achieved ([\d,]+)/s
 class Burst:
     """One bounded burst on the target service's log file (and Loki). `start()`, `running()`, `finish()`."""
 
-    def __init__(self, pod: dict[str, str], rate: int, seconds: float, use_testbed: bool) -> None:
+    def __init__(self, pod: dict[str, str], rate: int, seconds: float, use_testbed: bool, to: str = "both") -> None:
         self.pod, self.rate, self.seconds, self.use_testbed = pod, rate, seconds, use_testbed
+        self.to = to  # where the testbed generator sends the lines: only where the subject reads them
         self.proc: subprocess.Popen[str] | None = None
         self.t0 = self.t1 = 0.0
         self.out: dict[str, Any] = {}
@@ -93,7 +94,7 @@ class Burst:
         if self.use_testbed:
             # --wait: the CLI returns when the burst is over (without it, at once: the burst window was ~1 s)
             return [sys.executable, "-m", "testbed", "logs", "burst", "--rate", str(self.rate),
-                    "--seconds", str(self.seconds), "--target", self.pod["app"], "--wait"]
+                    "--seconds", str(self.seconds), "--target", self.pod["app"], "--wait", "--to", self.to]
         return [sys.executable, "-m", "bench.logs_gen", "--pod", f"{self.pod['namespace']}/{self.pod['name']}",
                 "--service", self.pod["app"], "--node", self.pod["node"], "--rate", str(self.rate),
                 "--seconds", str(self.seconds), "--loki", f"http://{ports.HOST}:{ports.LOKI}",
@@ -438,7 +439,7 @@ def measure(runs: int, rate: int, seconds: float, service: str, subjects: tuple[
             order = list(subjects[i % len(subjects):] + subjects[:i % len(subjects)])
             rnd: dict[str, Any] = {"run": i + 1, "order": order, "errors": []}
             for s in order:
-                burst = Burst(pod, rate, seconds, use_testbed)
+                burst = Burst(pod, rate, seconds, use_testbed, to="loki" if s == "ecotui-loki" else "file")
                 log(f"run {i + 1}: {s} …")
                 try:
                     if s.startswith("ecotui"):

@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p_lg.add_argument("--seconds", type=float, default=20, help="burst: how long")
     p_lg.add_argument("--target", help="the EcoTrack service (burst: payment-service, hostile: notification-service)")
     p_lg.add_argument("--wait", action="store_true", help="burst: wait until it ends and print the achieved rate")
+    p_lg.add_argument("--to", choices=["both", "file", "loki"], default="both",
+                      help="burst: where the lines go — the pod's log file (Kubernetes API), Loki, or both")
     a = ap.parse_args(argv)
     try:
         if a.cmd == "up":
@@ -56,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             scale.scale(a.nodes, a.pods)
         elif a.cmd == "logs":
             from . import logcmd
-            print(logcmd.run(a.action, rate=a.rate, seconds=a.seconds, target=a.target, wait=a.wait, value=a.value))
+            print(logcmd.run(a.action, rate=a.rate, seconds=a.seconds, target=a.target, wait=a.wait, value=a.value,
+                             to=a.to))
         elif a.cmd == "incident":
             from . import incidents
             print(incidents.run(a.name, a.target))

@@ -60,6 +60,8 @@ def fmt_status(st: dict) -> str:
             line += f"; achieved {b['achieved_lines_per_s']:,}/s over {b.get('elapsed_s')} s"
         if b.get("first_seq"):
             line += f"; seq {b['first_seq']}..{b.get('last_seq', '?')}"
+        if b.get("to") in ("file", "loki"):
+            line += f"; to the {'log file' if b['to'] == 'file' else 'Loki'} only"
         if b.get("error") or b.get("push_error"):
             line += f"; error: {b.get('error') or b.get('push_error')}"
         out.append(line)
@@ -72,7 +74,7 @@ def fmt_status(st: dict) -> str:
 
 
 def run(action: str, *, rate: float = 60000, seconds: float = 20, target: str | None = None,
-        wait: bool = False, value: str | None = None, state: Path | None = None) -> str:
+        wait: bool = False, value: str | None = None, state: Path | None = None, to: str = "both") -> str:
     state = state or paths.state_dir()
     if action == "status":
         return fmt_status(_status(state))
@@ -82,7 +84,7 @@ def run(action: str, *, rate: float = 60000, seconds: float = 20, target: str | 
         write_json_atomic(state / CONTROL_FILE, {"seq": value == "on"})
         return f"sequence numbers {value} (the log generator picks it up within a second)"
     if action == "burst":
-        cid = _send(state, {"cmd": "burst", "rate": rate, "seconds": seconds, "target": target})
+        cid = _send(state, {"cmd": "burst", "rate": rate, "seconds": seconds, "target": target, "to": to})
         info = _wait(state, "burst", cid, seconds * 4 + 60 if wait else 15, until_done=wait)
         if info.get("state") == "failed":
             raise RuntimeError(f"burst failed: {info.get('error')}")

@@ -412,10 +412,13 @@ class LogGen:
             delay = min(delay * 2, 2.0)
 
     async def run_burst(self, rate: float, seconds: float, target: str = "payment-service",
-                        cid: str | None = None) -> dict:
+                        cid: str | None = None, to: str = "both") -> dict:
         """Write `rate` lines/s for `seconds` into <target>.log and push the same lines (batched, one pod's stream)
-        to Loki; steady lines for that service pause meanwhile. Lines always carry seq=N. Returns the result (also
-        kept in self.burst for the status file)."""
+        to Loki; steady lines for that service pause meanwhile. Lines always carry seq=N. `to`: "both", or only
+        "file" / only "loki" (a benchmark of one path then does not pay for the other on a shared machine).
+        Returns the result (also kept in self.burst for the status file)."""
+        if to not in ("both", "file", "loki"):
+            raise ValueError(f"to must be both, file or loki, not {to!r}")
         if target not in SERVICES:
             raise ValueError(f"unknown service {target!r}: one of {', '.join(SERVICES)}")
         if rate <= 0 or seconds <= 0 or rate * seconds > MAX_BURST_LINES:
@@ -423,7 +426,7 @@ class LogGen:
         fname = f"{target}.log"
         path = self.logs / fname
         labels = self._pod_labels(target)
-        info: dict = {"id": cid, "target": target, "pod": labels.get("pod", ""), "rate": rate, "seconds": seconds,
+        info: dict = {"id": cid, "target": target, "pod": labels.get("pod", ""), "rate": rate, "seconds": seconds, "to": to,
                       "state": "running", "started": time.time(), "written": 0, "pushed": 0, "rejected": 0,
                       "first_seq": self.seq.get(fname, 0) + 1}
         self.burst = info
@@ -431,9 +434,10 @@ class LogGen:
         self.save_state()
         stream_json = json.dumps(labels)
         try:
-            if path.exists() and path.stat().st_size > self.max_file_bytes // 2:
+            if to != "loki" and path.exists() and path.stat().st_size > self.max_file_bytes // 2:
                 path.write_bytes(b"")  # room for the burst: no truncation while it runs
-            client = httpx.AsyncClient(timeout=30.0) if self.loki_url else None
+            client = httpx.AsyncClient(timeout=30.0) if self.loki_url and to != "file" else None
+            to_file = to != "loki"
             push_task: tuple[asyncio.Task, int] | None = None
             t0 = time.monotonic()
             last_ts = self._last_ts.get(fname, 0)
@@ -461,13 +465,16 @@ class LogGen:
                         secs, nanos0, nanos = secs + nanos // NS, nanos0 - NS * (nanos // NS), nanos % NS
                     n = seq0 + i + 1
                     line = f"{head}{n % 10000} 200 1ms seq={n}"  # burst_text(head, n), inlined
-                    add_file(f"{stamp}.{nanos:09d}Z stdout F {line}\n")
-                    add_value(f'["{base + i}","{line}"]' if plain else f'["{base + i}",{json.dumps(line)}]')
+                    if to_file:
+                        add_file(f"{stamp}.{nanos:09d}Z stdout F {line}\n")
+                    if client is not None:
+                        add_value(f'["{base + i}","{line}"]' if plain else f'["{base + i}",{json.dumps(line)}]')
                 self.seq[fname] = seq0 + due
                 last_ts = base + due - 1
                 self._last_ts[fname] = last_ts
-                with open(path, "ab") as fh:
-                    fh.write("".join(file_parts).encode())
+                if to_file:
+                    with open(path, "ab") as fh:
+                        fh.write("".join(file_parts).encode())
                 done += due
                 info["written"] = done
                 self.written += due
@@ -573,7 +580,8 @@ class LogGen:
                 if self.burst is not None and self.burst.get("state") == "running":
                     raise ValueError("a burst is already running")
                 info = await self.run_burst(float(cmd.get("rate", 60000)), float(cmd.get("seconds", 20)),
-                                            cmd.get("target") or "payment-service", cmd.get("id"))
+                                            cmd.get("target") or "payment-service", cmd.get("id"),
+                                            to=str(cmd.get("to") or "both"))
             elif cmd.get("cmd") == "hostile":
                 info = await self.run_hostile(cmd.get("target") or "notification-service")
                 info["id"] = cmd.get("id")

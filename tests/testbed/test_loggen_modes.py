@@ -234,3 +234,22 @@ async def test_loki_restart_keeps_every_line_exactly_once(tmp_path, sig):
     finally:
         proc.kill()
         proc.wait(5)
+
+
+@pytest.mark.parametrize("to", ["file", "loki"])
+async def test_burst_to_one_sink_only(tmp_path, loki, to):
+    base, store = loki
+    gen = LogGen(tmp_path, rate=4, loki=base, seed=1)
+    gen.tick()
+    t0 = time.time_ns()
+    before = [ln for ln in file_lines(tmp_path / "logs" / "order-service.log") if b"GET /api/burst/" in ln]
+    info = await asyncio.wait_for(gen.run_burst(10_000, 0.5, "order-service", to=to), 30)
+    assert info["state"] == "done" and info["to"] == to, info
+    in_file = [ln for ln in file_lines(tmp_path / "logs" / "order-service.log") if b"GET /api/burst/" in ln]
+    got = await query_all(base, '{app="order-service"} |= "burst"', t0)
+    if to == "file":
+        assert len(in_file) - len(before) == 5000 and got == [] and info["pushed"] == 0
+    else:
+        assert in_file == before and sorted(seq_of(e[2]) for e in got) == list(range(1, 5001))
+    with pytest.raises(ValueError):
+        await gen.run_burst(1000, 0.1, "order-service", to="nowhere")
