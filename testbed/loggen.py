@@ -47,6 +47,8 @@ SEQ_FILE = "loggen-seq.json"
 STATUS_FILE = "loggen-status.json"
 CMD_DIR = "loggen-cmd"
 BURST_CHUNK_S = 0.1  # a burst writes and pushes in slices of this many seconds of lines
+BURST_TAIL_GRACE_S = 60.0  # after a burst its file is not truncated for this long: a follower still reading the
+                           # burst (it can be 280 MB, over max_file_bytes) would lose what it had not read yet
 MAX_BURST_LINES = 5_000_000
 OTHER_APPS_FALLBACK = ("postgres-primary", "redis", "promtail")
 
@@ -291,6 +293,7 @@ class LogGen:
         self._control_checked = float("-inf")
         self.seq: dict[str, int] = _read_json(self.state / SEQ_FILE) or {}
         self._last_ts: dict[str, int] = {}  # per file: the newest timestamp written (windows never overlap)
+        self._burst_ended: dict[str, float] = {}  # file name → monotonic end of its last burst
         self.paused: set[str] = set()  # services whose steady lines stop while a burst writes their file
         self.burst: dict | None = None  # the current or last burst
         self.hostile: dict | None = None  # the last hostile run
@@ -377,7 +380,8 @@ class LogGen:
         # kubelet reads containerd's files: "<RFC3339Nano> stdout F <line>".
         data = "".join(f"{cri_time(ts)} stdout F {line}\n" for ts, line in lines).encode("utf-8", "replace")
         try:
-            if path.exists() and path.stat().st_size + len(data) > self.max_file_bytes:
+            if path.exists() and path.stat().st_size + len(data) > self.max_file_bytes \
+                    and time.monotonic() - self._burst_ended.get(path.name, float("-inf")) > BURST_TAIL_GRACE_S:
                 path.write_bytes(b"")  # truncate in place (followers reopen on truncation)
             with open(path, "ab") as fh:
                 fh.write(data)
@@ -494,6 +498,7 @@ class LogGen:
             info.update(state="failed", error=f"{type(exc).__name__}: {exc}")
         finally:
             self.paused.discard(target)
+            self._burst_ended[fname] = time.monotonic()
         return info
 
     async def _burst_pushed(self, pending: tuple[asyncio.Task, int], info: dict) -> None:

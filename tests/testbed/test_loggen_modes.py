@@ -253,3 +253,21 @@ async def test_burst_to_one_sink_only(tmp_path, loki, to):
         assert in_file == before and sorted(seq_of(e[2]) for e in got) == list(range(1, 5001))
     with pytest.raises(ValueError):
         await gen.run_burst(1000, 0.1, "order-service", to="nowhere")
+
+
+async def test_no_truncation_right_after_a_burst_then_as_usual(tmp_path, monkeypatch):
+    """A follower still reading a burst bigger than the file bound must not lose its tail to the next steady
+    line's truncation (seen: the benchmark's readers lost 200–300k lines at the burst's end)."""
+    from testbed import loggen
+    gen = LogGen(tmp_path, rate=50, seed=1, max_file_bytes=100_000)
+    info = await asyncio.wait_for(gen.run_burst(20_000, 0.2, "order-service", to="file"), 30)
+    path = tmp_path / "logs" / "order-service.log"
+    size = path.stat().st_size
+    assert info["state"] == "done" and size > 100_000
+    for _ in range(3):
+        gen.tick(time.time_ns() + 10 * 10**9)
+    assert path.stat().st_size >= size                     # within the grace: appended, not truncated
+    monkeypatch.setattr(loggen, "BURST_TAIL_GRACE_S", 0.0)
+    for _ in range(3):
+        gen.tick(time.time_ns() + 20 * 10**9)
+    assert path.stat().st_size < size                      # then the bound applies again
