@@ -75,6 +75,18 @@ def testbed_has_burst() -> bool:
     return p.returncode == 0 and "--rate" in p.stdout
 
 
+def fresh_log_file(pod: dict[str, str]) -> None:
+    """Empty the target's log file before a subject opens its stream. The generator truncates a file in place
+    only when it is over its bound, and not for a minute after a burst (a follower still reading the burst would
+    lose its tail); a follower that opened on the previous burst's 280 MB file and then saw it truncated under
+    it stalled (KWOK keeps reading at its old offset). Emptied here, the subject starts on a small file."""
+    f = paths.logs_dir() / f"{pod['app']}.log"
+    try:
+        f.write_bytes(b"")
+    except OSError:
+        pass
+
+
 BURST_DONE = re.compile(r"([\d,]+) written, ([\d,]+) pushed; achieved ([\d,]+)/s over ([\d.]+) s")
 
 
@@ -440,6 +452,8 @@ def measure(runs: int, rate: int, seconds: float, service: str, subjects: tuple[
             rnd: dict[str, Any] = {"run": i + 1, "order": order, "errors": []}
             for s in order:
                 burst = Burst(pod, rate, seconds, use_testbed, to="loki" if s == "ecotui-loki" else "file")
+                if use_testbed:
+                    fresh_log_file(pod)
                 log(f"run {i + 1}: {s} …")
                 try:
                     if s.startswith("ecotui"):
