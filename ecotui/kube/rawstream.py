@@ -178,9 +178,9 @@ class Response:
     """Status, headers and the body of one GET (the connection is this response's alone)."""
 
     def __init__(self, status: int, headers: list[tuple[str, str]], conn: Conn, rest: bytes,
-                 coalesce_s: float = COALESCE_S) -> None:
+                 coalesce_s: float | None = None) -> None:
         self.status, self.headers, self.conn, self.rest = status, headers, conn, rest
-        self.coalesce_s = coalesce_s      # see `_read` (0: read as soon as anything arrives)
+        self.coalesce_s = COALESCE_S if coalesce_s is None else coalesce_s  # see `_read` (0: read at once)
         self._last_read = READ_SIZE
         self._closed = False
 
