@@ -4,10 +4,11 @@ Why not httpx here: the API server flushes every write of the kubelet, so a busy
 thousands of tiny TLS records and HTTP chunks per second (3–5 lines each, measured on the testbed). httpx/httpcore/
 h11 turn each chunk into its own event and generator step, and asyncio's transports wake up for each arrival:
 61–66 µs of CPU per chunk, 13–16 µs per line, 60–80 % of a core at 50k lines/s — on the thread that shares the
-interpreter lock with the UI. Here the socket is non-blocking and not watched between reads: after a small read
-the stream waits `COALESCE_S` and then takes what the kernel gathered meanwhile in one `recv` (TLS through
-`ssl.SSLObject` over memory buffers), strips the chunk framing of all of it in one pass and hands the payload
-over in one piece.
+interpreter lock with the UI. Here each wake-up takes all the socket holds (up to READ_SIZE) in one `recv` (TLS
+through `ssl.SSLObject` over memory buffers, into buffers allocated once), strips the chunk framing of all of it in
+one pass and hands the payload over in one piece. (Waiting a few ms after a small read, to let more gather, halved
+the CPU but cut the throughput by a third or more — the API server → kubelet path slowed with it, measured with a
+fixed 4 MiB receive buffer too — so the reader does not wait.)
 
 Used only where it is the same request httpx would send: no proxy (kubeconfig `proxy-url` or a proxy from the
 environment that applies to the host), a real network (not a test transport). Everything else — the TLS context,
@@ -23,13 +24,10 @@ from collections.abc import AsyncGenerator
 from typing import cast
 from urllib.parse import urlsplit
 
-READ_SIZE = 64 * 1024         # bytes asked of the socket per read (temporaries stay under malloc_tune's mmap threshold)
+READ_SIZE = 256 * 1024        # bytes asked of the socket per read
 MAX_HEAD = 64 * 1024          # response status line + headers
 MAX_ERROR_BODY = 1 << 20      # an error response's body (a Status object) is read up to this
 MAX_SIZE_LINE = 1024          # a chunk-size line longer than this is a protocol error
-COALESCE_S = 0.005            # a follow stream: after a small read, let this much more arrive (socket not read)
-COALESCE_BELOW = 8 * 1024     # ... a read below this many bytes is small
-RCVBUF = 1 << 20              # socket receive buffer: holds what arrives while the reader waits (10 MB/s × 100 ms)
 
 
 class StreamProtocolError(ConnectionError):
@@ -71,10 +69,6 @@ class Conn:
         for family, type_, proto, _, addr in infos:
             s = socket.socket(family, type_, proto)
             s.setblocking(False)
-            try:  # fixed (no autotuning from 128 KiB up): a burst must fit while the reader waits COALESCE_S
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            except OSError:
-                pass
             try:
                 await asyncio.wait_for(loop.sock_connect(s, addr), timeout)
             except (OSError, asyncio.TimeoutError) as e:
@@ -177,11 +171,8 @@ class Conn:
 class Response:
     """Status, headers and the body of one GET (the connection is this response's alone)."""
 
-    def __init__(self, status: int, headers: list[tuple[str, str]], conn: Conn, rest: bytes,
-                 coalesce_s: float | None = None) -> None:
+    def __init__(self, status: int, headers: list[tuple[str, str]], conn: Conn, rest: bytes) -> None:
         self.status, self.headers, self.conn, self.rest = status, headers, conn, rest
-        self.coalesce_s = COALESCE_S if coalesce_s is None else coalesce_s  # see `_read` (0: read at once)
-        self._last_read = READ_SIZE
         self._closed = False
 
     def header(self, name: str) -> str:
@@ -199,16 +190,8 @@ class Response:
 
     async def _read(self, read_timeout: float | None) -> bytes:
         if read_timeout is None:
-            if self.coalesce_s > 0 and self._last_read < COALESCE_BELOW:
-                # what came was small: let the kernel gather more before reading again (the socket is not
-                # watched meanwhile). A busy stream then costs one wake-up per ~5 ms instead of one per flush
-                # of the server (thousands a second); a quiet one gets at most 5 ms more latency.
-                await asyncio.sleep(self.coalesce_s)
-            data = await self.conn.recv()
-        else:
-            data = await asyncio.wait_for(self.conn.recv(), read_timeout)
-        self._last_read = len(data)
-        return data
+            return await self.conn.recv()
+        return await asyncio.wait_for(self.conn.recv(), read_timeout)
 
     async def body(self, read_timeout: float | None) -> AsyncGenerator[bytes, None]:
         """The payload (chunk framing removed) in pieces as large as what arrived; ends at the body's end.

@@ -1,5 +1,5 @@
 """Log streams over ecotui's bare HTTP/1.1 reader (ecotui/kube/rawstream.py), against a real socket server on
-127.0.0.1: chunk framing split anywhere, many tiny chunks read in few pieces, the KubeClient's error mapping
+127.0.0.1: chunk framing split anywhere, the KubeClient's error mapping
 (403 → ForbiddenError, 401 → credentials reloaded once, a connection lost mid-body → ConnectError), and the
 bodies without chunking. The TLS side is the testbed's API server (tests/e2e/test_kube_logs_e2e.py)."""
 from __future__ import annotations
@@ -104,30 +104,6 @@ async def test_chunk_framing_split_anywhere_gives_the_exact_lines(seed):
     head = srv.heads[0]
     assert head.startswith(f"GET {PATH}?follow=true&timestamps=true HTTP/1.1\r\n")
     assert "Authorization: Bearer t\r\n" in head and "Host: 127.0.0.1:" in head
-
-
-async def test_many_tiny_chunks_are_read_in_few_pieces():
-    """The API server flushes each write: 500 one-line chunks arrive ~1 ms apart. Read as they came they would be
-    ~500 pieces; the reader lets them gather (COALESCE_S) and takes them in far fewer."""
-    async def script(head, writer):
-        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-        for i in range(500):
-            line = b"2027-01-15T08:00:00.%09dZ line %d\n" % (i, i)
-            writer.write(b"%x\r\n" % len(line) + line + b"\r\n")
-            await writer.drain()
-            await asyncio.sleep(0.001)
-        writer.write(b"0\r\n\r\n")
-        await writer.drain()
-
-    c = None
-    async with Server(script) as url:
-        c = client(url)
-        try:
-            batches = [b async for b in c.stream_line_batches(PATH, params={"follow": "true"})]
-        finally:
-            await c.aclose()
-    assert sum(len(b) for b in batches) == 500
-    assert len(batches) < 150, len(batches)
 
 
 async def test_forbidden_maps_to_forbidden_error_with_the_api_message():
