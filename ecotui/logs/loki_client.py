@@ -33,8 +33,10 @@ from ..textsafe import one_line
 from .loki_query import render_labels
 from .model import NS, Kind, LogLine
 
-TAIL_QUEUE_FRAMES = 4              # frames read ahead of the consumer: the source runs on a thread of its own (offthread.py),
-                                   # so UI frames no longer keep its socket unread; a burst frame holds a whole push (~6k entries): 4 frames bound the read-ahead to ~25k entries
+TAIL_QUEUE_FRAMES = 50             # frames read ahead of the consumer (websockets' max_queue). Loki sends at most 100 entries
+                                   # a frame, so this is ≤ 5k entries (~1.5 MB): slack for a moment of GIL or CPU contention
+                                   # at 50k lines/s. With 4 (400 entries) the socket stalled at once, Loki's per-tail queue
+                                   # overflowed (dropped_entries) and the source caught up from history: 42–45k lines/s
 MAX_LIMIT = 5000                     # Loki's default max_entries_limit_per_query
 _RETRY_STATUS = (429, 500, 502, 503, 504)
 _TENANT_HINT = "this Loki is multi-tenant: set the tenant (X-Scope-OrgID) in the context's Loki settings"
