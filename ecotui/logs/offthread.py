@@ -296,6 +296,11 @@ class _SwitchInterval:
 _switch = _SwitchInterval()   # entered and left on the UI loop's thread only
 
 
+def streams_running() -> bool:
+    """True while at least one ThreadedSource runs (the UI's garbage-collection rules ask)."""
+    return _switch.users > 0
+
+
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
     """Tasks the inner source left behind (it should not): cancelled and awaited, as asyncio.run does."""
     tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]

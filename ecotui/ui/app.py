@@ -33,6 +33,7 @@ from ecotui.ui.help_text import event_text, help_text
 from ecotui.ui.logs_flow import LogsOpener
 from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested, StreamRequested
 from ecotui.ui.remedy import Remedy
+from ecotui.logs.offthread import streams_running
 from ecotui.ui.gc_idle import IdleCollector
 from ecotui.ui.journal_text import journal_text
 from ecotui.ui.screens.cockpit import TABLE_ACTIONS, TABLE_IDS, CockpitScreen
@@ -114,7 +115,7 @@ class EcotuiApp(App[int]):
         self.remedy = Remedy(self, self, self.journal)
         self.log_buffer_lines = log_buffer_lines
         self.logs = LogsOpener(self, self)
-        self.gc_idle = IdleCollector()      # full GC passes while the keyboard is idle (ecotui/ui/gc_idle.py)
+        self.gc_idle = IdleCollector(streaming=streams_running)  # full GC passes while the keyboard is idle (gc_idle.py)
         self.incident_settings = incident   # IncidentSettings (config `incident:`); None: the defaults
         self.incidents: Any = None          # ecotui.ui.incident_flow.IncidentFlow, made on mount
         self._incident_watch: Any = None    # the 1 Hz stat until the first incident (see _start_incidents)

@@ -42,7 +42,12 @@ def test_install_turns_off_the_automatic_full_collection_and_uninstall_restores(
     c = IdleCollector()
     c.install()
     try:
+        assert gc.get_threshold() == (before[0], before[1], GEN2_OFF)
+        c.tick()                              # a log stream runs (the default `streaming`): generation 1 slower
         assert gc.get_threshold() == (before[0], GEN1_EVERY, GEN2_OFF)
+        c.streaming = lambda: False
+        c.tick()
+        assert gc.get_threshold() == (before[0], before[1], GEN2_OFF)
     finally:
         c.uninstall()
     assert gc.get_threshold() == before
@@ -105,3 +110,15 @@ def test_without_rss_only_the_keyboard_rules_apply():
         c.key()
         assert not c.tick()
     assert runs == []
+
+
+def test_no_memory_rule_without_a_log_stream():
+    clock, runs = Clock(), []
+    rss = [100 << 20]
+    c = IdleCollector(clock=clock, collect=runs.append, rss=lambda: rss[0], grace_s=0.0, streaming=lambda: False)
+    for _ in range(30):
+        clock.t += 1
+        rss[0] += 20 << 20
+        c.key()
+        assert not c.tick()
+    assert runs == [] and c.memory_runs == 0
