@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import json
+import os
+import re
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -83,9 +88,70 @@ def _log_gc(out: Path, min_ms: float = 5.0) -> None:
     gc.callbacks.append(cb)
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _pymalloc_stats() -> dict[str, int]:
+    """sys._debugmallocstats() (it prints to C's stderr): arenas and bytes of pymalloc, read back from a file."""
+    out: dict[str, int] = {}
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        try:
+            os.dup2(tmp.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode("utf-8", "replace")
+    for key, pat in (("arenas", r"# arenas allocated current\s*=\s*([\d,]+)"),
+                     ("allocated", r"# bytes in allocated blocks\s*=\s*([\d,]+)"),
+                     ("available", r"# bytes in available blocks\s*=\s*([\d,]+)"),
+                     ("free_pools", r"\d+ unused pools \* \d+ bytes\s*=\s*([\d,]+)"),
+                     ("total", r"Total\s*=\s*([\d,]+)")):
+        m = re.search(pat, text)
+        if m:
+            out[key] = int(m.group(1).replace(",", ""))
+    return out
+
+
+_libc: ctypes.CDLL | None = None
+
+
+def mem_sample(pymalloc: bool = True) -> dict[str, int]:
+    """RSS, glibc's mallinfo2 (heap bytes in use / free, mmapped), allocated blocks and (pymalloc) its arenas."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _libc.mallinfo2.restype = _MallInfo2
+    mi = _libc.mallinfo2()
+    with open("/proc/self/statm") as s:
+        rss = int(s.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return {"rss": rss, "heap": mi.arena, "heap_used": mi.uordblks, "heap_free": mi.fordblks, "mmapped": mi.hblkhd,
+            "blocks": sys.getallocatedblocks(),
+            **({"py_" + k: v for k, v in _pymalloc_stats().items()} if pymalloc else {})}
+
+
+def _mem_sampler(out: Path, every_s: float = 1.0) -> None:
+    """Every `every_s`: `mem_sample()` as JSON lines {"mem": wall time, …} — where the memory of a long log
+    stream sits (a diagnostic for bench/logs.py)."""
+
+    def run() -> None:
+        with out.open("a") as f:
+            for _ in range(10**7):
+                f.write(json.dumps({"mem": time.time(), **mem_sample()}) + "\n")
+                f.flush()
+                time.sleep(every_s)
+
+    threading.Thread(target=run, name="memsampler", daemon=True).start()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--out", required=True)
+    ap.add_argument("--mem", default="", help="also sample memory every second into this JSON-lines file")
     ap.add_argument("--threshold-ms", type=float, default=40.0)
     ap.add_argument("args", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -100,6 +166,8 @@ def main() -> int:
     asyncio.BaseEventLoop.run_forever = run_forever  # type: ignore[method-assign]
     dog.start()
     _log_gc(Path(a.out))
+    if a.mem:
+        _mem_sampler(Path(a.mem))
     from ecotui.cli import main as ecotui_main
     sys.argv = ["ecotui", *args]
     return ecotui_main()

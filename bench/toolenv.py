@@ -70,7 +70,9 @@ class BenchEnv:
         stalls = os.environ.get("ECOTUI_BENCH_STALLS")   # a path: run under bench/stallwatch.py, stalls logged there
         if stalls:
             ms = os.environ.get("ECOTUI_BENCH_STALLS_MS", "40")
-            return [sys.executable, "-m", "bench.stallwatch", "--out", stalls, "--threshold-ms", ms, "--", *args]
+            mem = os.environ.get("ECOTUI_BENCH_MEM", "")   # a path: memory samples (RSS, malloc, pymalloc) there
+            return [sys.executable, "-m", "bench.stallwatch", "--out", stalls, "--threshold-ms", ms,
+                    *(["--mem", mem] if mem else []), "--", *args]
         return [sys.executable, "-m", "ecotui", *args]
 
 

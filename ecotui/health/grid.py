@@ -24,6 +24,7 @@ from ecotui.errors import EcotuiError
 from ecotui.forward.model import ForwardSpec, ForwardState, ForwardView, Target
 from ecotui.health.actuator import ERROR, Component, HealthResult, fetch_health
 from ecotui.health.settings import HealthSettings
+from ecotui.httpclient import AsyncClient
 from ecotui.textsafe import one_line
 
 PENDING = ""                    # a row not checked yet
@@ -77,7 +78,7 @@ class HealthGrid:
         self.clock = clock
         self.ready_timeout = ready_timeout
         self._own_client = client is None
-        self._client = client or httpx.AsyncClient(trust_env=False, follow_redirects=False,
+        self._client = client or AsyncClient(trust_env=False, follow_redirects=False,
                                                    limits=httpx.Limits(max_connections=32,
                                                                        max_keepalive_connections=16))
         self._rows: dict[str, HealthRow] = {s: HealthRow(s, settings.namespace) for s in self.services}

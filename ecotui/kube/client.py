@@ -25,6 +25,7 @@ from .. import __version__
 from . import rawstream
 from .writegate import WriteGate
 from ..errors import ApiError, AuthError, ConnectError, EcotuiError, ForbiddenError, KubeconfigError
+from ..httpclient import AsyncClient
 from .auth import Authenticator, Credentials, LoopAuthProxy
 from .kubeconfig import ClusterInfo
 from .models import ListMeta, Status
@@ -166,7 +167,7 @@ class KubeClient:
         kw: dict[str, Any] = {}
         if self.cluster.proxy_url:
             kw["proxy"] = self.cluster.proxy_url
-        return httpx.AsyncClient(
+        return AsyncClient(
             base_url=self.server, verify=verify, timeout=httpx.Timeout(self.timeout), transport=self._transport,
             headers={"Accept": "application/json", "User-Agent": f"ecotui/{__version__}"},
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=10),

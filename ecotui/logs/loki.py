@@ -47,21 +47,23 @@ REFILL_LOOKBACK_S = 10.0    # a (re)opened tail's gap fill starts this long befo
 CATCH_UP_ROUNDS = 50        # query_range passes of a catch-up (each from the newest line of the previous one)
 CAUGHT_UP_NS = NS           # a catch-up pass whose newest line is this close to now ends it
 FILL_SLICE = 5000           # lines delivered between two yields to the event loop during a fill
+FORWARD_PAGE = 2500         # lines per query_range page of a gap fill / catch-up: two pages are in memory at once
+                            # (one delivered, the next read); 5,000-line pages left RSS +5 MiB after a catch-up
+DEDUP_KEYS = 50_000         # lines the de-dup remembers: ≥ 10x REFILL_LOOKBACK_LINES (a refill re-reads at most
+                            # those); each key is an int object, so the set stops growing after this many lines
 
 
 class _Dedup:
     """The last `max_keys` lines delivered, as hashes of (timestamp, stream, line) in a set plus a ring that says
-    which to forget next — fixed memory (~20 MB at 200k, allocated up front so RSS stays flat while lines
-    stream), and no reference to the lines themselves (evicted lines are not kept alive here). Two different
-    lines would have to share a 64-bit hash to be confused. `floor` is one past the newest timestamp forgotten:
-    a refill starting before it could repeat lines. `window_ns` only sizes the reconnect look-back."""
+    which to forget next — fixed memory once `max_keys` lines went by (~6 MB at 50k: the set's table, the rings,
+    the keys' int objects), so RSS stays flat while lines stream, and no reference to the lines themselves
+    (evicted lines are not kept alive here). Two different lines would have to share a 64-bit hash to be
+    confused. `floor` is one past the newest timestamp forgotten: a refill starting before it could repeat lines. `window_ns` only sizes the reconnect look-back."""
 
-    def __init__(self, window_ns: int, max_keys: int = 200_000) -> None:
+    def __init__(self, window_ns: int, max_keys: int = DEDUP_KEYS) -> None:
         self.window_ns = window_ns
         self.max_keys = max(16, max_keys)
-        self.seen: set[int] = set(range(-self.max_keys, 0))   # size the table once: discards keep its size
-        for k in range(-self.max_keys, 0):
-            self.seen.discard(k)
+        self.seen: set[int] = set()   # its table settles at 4x max_keys slots once full (CPython's set resizing)
         self._ring = array("q", bytes(8 * self.max_keys))
         self._ring_ts = array("q", bytes(8 * self.max_keys))
         self._i = 0
@@ -204,7 +206,8 @@ class LokiSource:
         Raises EcotuiError."""
         got = n = 0
         last = start_ns
-        async for page in self.client.query_range_pages(self.query, start_ns, end_ns, max(1, limit), "forward"):
+        async for page in self.client.query_range_pages(self.query, start_ns, end_ns, max(1, limit), "forward",
+                                                        page_limit=FORWARD_PAGE):
             got += len(page)
             if page:
                 last = max(last, page[-1].ts_ns)

@@ -29,6 +29,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from ..errors import ApiError, AuthError, ConnectError, EcotuiError, ForbiddenError
+from ..httpclient import AsyncClient
 from ..textsafe import one_line
 from .loki_query import render_labels
 from .model import NS, Kind, LogLine
@@ -252,7 +253,7 @@ class LokiClient:
         if self._http is None:
             cfg = self.config
             verify: Any = cfg.ssl_context() or True
-            self._http = httpx.AsyncClient(
+            self._http = AsyncClient(
                 base_url=cfg.base, headers=cfg.headers(), verify=verify, timeout=httpx.Timeout(cfg.timeout),
                 transport=self._transport, trust_env=not cfg.loopback, follow_redirects=False)
         return self._http

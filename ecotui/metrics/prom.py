@@ -26,6 +26,7 @@ import httpx
 import msgspec
 
 from ..errors import EcotuiError
+from ..httpclient import AsyncClient
 from ..textsafe import one_line
 
 ErrorKind = Literal["unreachable", "timeout", "query", "auth", "http", "malformed", "config"]
@@ -235,7 +236,7 @@ class PromClient:
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
             cfg = self.config
-            self._http = httpx.AsyncClient(
+            self._http = AsyncClient(
                 base_url=cfg.base, headers=cfg.request_headers(), verify=cfg.verify,
                 timeout=httpx.Timeout(cfg.timeout + 1.0), transport=self._transport,
                 trust_env=not cfg.loopback, follow_redirects=False, auth=self._auth,

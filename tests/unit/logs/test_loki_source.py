@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from loki_fake import FakeLoki, TailSpec  # noqa: E402
 
-from ecotui.logs.loki import LokiSource  # noqa: E402
+from ecotui.logs.loki import (DEDUP_KEYS, FORWARD_PAGE, REFILL_LOOKBACK_LINES, LokiSource,  # noqa: E402
+                              _Dedup)
 from ecotui.logs.loki_client import LokiClient, LokiConfig  # noqa: E402
 from ecotui.logs.model import NS, Kind, LogLine, SourceState, SourceStatus  # noqa: E402
 
@@ -189,7 +190,27 @@ async def test_a_capped_drop_report_catches_up_to_now(loki):
     await until(lambda: run.kinds(Kind.INFO) and len(run.lines()) >= 1003, timeout=10)
     assert "1003 recovered" in run.kinds(Kind.INFO)[0]
     assert run.lines() == feed.texts          # the 3 unreported ones too, each once
+    forward = [q for path, q, _ in loki.requests if path.endswith("query_range") and q.get("direction") == "forward"]
+    assert len(forward) >= 2                  # 1,003 lines read in pages of FORWARD_PAGE (memory: two pages at once)
+    assert max(int(q["limit"]) for q in forward) <= FORWARD_PAGE + 1
     await run.stop()
+
+
+def test_dedup_memory_stops_growing_after_its_key_count():
+    """The de-dup's keys are int objects: after `max_keys` lines it forgets one for each it learns, so its memory
+    (the set's table, the rings) stays the same however long the stream runs; what it forgot moves `floor`."""
+    d = _Dedup(60 * NS, max_keys=1000)
+    lines = [LogLine(1_000 + i, f"line {i}", "{a=\"1\"}") for i in range(20_000)]
+    assert len(d.new_of(lines[:2000])) == 2000
+    sizes = set()
+    for i in range(2000, 20_000, 500):
+        assert len(d.new_of(lines[i:i + 500])) == 500
+        assert len(d.seen) == 1000
+        sizes.add(sys.getsizeof(d.seen))
+    assert len(sizes) == 1                    # the same table all along
+    assert d.floor == 1_000 + 18_999 + 1      # the newest forgotten timestamp + 1
+    assert d.new_of(lines[-1000:]) == []      # the last 1,000 are remembered: a refill of them repeats nothing
+    assert DEDUP_KEYS >= 10 * REFILL_LOOKBACK_LINES
 
 
 async def test_renewal_before_tail_max_duration_loses_and_repeats_nothing(loki):
