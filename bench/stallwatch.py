@@ -81,8 +81,14 @@ def _log_gc(out: Path, min_ms: float = 5.0) -> None:
             return
         ms = (time.perf_counter() - started[0]) * 1000
         if ms >= min_ms:
-            f.write(json.dumps({"gc": info.get("generation"), "t_wall": time.time(), "ms": round(ms, 1),
-                                "collected": info.get("collected")}) + "\n")
+            rec = {"gc": info.get("generation"), "t_wall": time.time(), "ms": round(ms, 1),
+                   "collected": info.get("collected")}
+            if info.get("generation") == 2:   # what a full pass walks: tracked objects by type (top 12)
+                objs = gc.get_objects()
+                rec["tracked"] = len(objs)
+                rec["types"] = Counter(type(o).__qualname__ for o in objs).most_common(12)
+                del objs
+            f.write(json.dumps(rec) + "\n")
             f.flush()
 
     gc.callbacks.append(cb)

@@ -12,6 +12,13 @@ the cycles pile up far faster than `max_s` allows — RSS rose 10–70 % between
 back at the first idle collection. So a full collection also runs when the process's RSS has grown by
 `grow_frac` (at least `grow_min` bytes) since the last one, at most every `grow_gap_s`, from `grace_s` after the
 start on (loading the caches is growth, not garbage): the garbage stays a few megabytes.
+
+Pause length while a log stream runs: a full pass walked ~110k tracked objects (the app's functions, types and
+dicts, Textual's widgets, strips and their caches) and took 50–135 ms on the 2-core bench machine during a 60k
+lines/s burst — a keypress landing in one waited that long (bench/stallwatch.py). So when a stream starts, one
+full collection runs and everything alive then is frozen (`gc.freeze`: the permanent generation, never walked);
+later passes walk only what the stream's screen made since. When the last stream ends the freeze is undone, a full
+collection runs, and if something had frozen before (the session freezes its 10k-pod caches) it is frozen again.
 """
 from __future__ import annotations
 
@@ -39,7 +46,9 @@ class IdleCollector:
                  clock: Callable[[], float] = time.monotonic, collect: Callable[[int], object] = gc.collect,
                  rss: Callable[[], int | None] = rss_bytes, grow_frac: float = 0.05, grow_min: int = 4 << 20,
                  grow_gap_s: float = 2.0, grace_s: float = 30.0,
-                 streaming: Callable[[], bool] = lambda: True) -> None:
+                 streaming: Callable[[], bool] = lambda: True,
+                 freeze: Callable[[], object] = gc.freeze, unfreeze: Callable[[], object] = gc.unfreeze,
+                 freeze_count: Callable[[], int] = gc.get_freeze_count) -> None:
         self.idle_s, self.every_s, self.max_s = idle_s, every_s, max_s
         self.clock, self.collect = clock, collect
         self.rss, self.grow_frac, self.grow_min, self.grow_gap_s = rss, grow_frac, grow_min, grow_gap_s
@@ -53,6 +62,8 @@ class IdleCollector:
         self._saved: tuple[int, int, int] | None = None
         self.streaming = streaming         # a log stream runs: the generation-1 and memory rules below apply
         self._gen1_slow = False            # generation 1 at GEN1_EVERY now
+        self._freeze, self._unfreeze, self._freeze_count = freeze, unfreeze, freeze_count
+        self._stream_frozen: tuple[int, int] | None = None   # (frozen before, after) our freeze at stream start
 
     def install(self) -> None:
         """Stop automatic full collections (generation 0 and 1 stay automatic). While a log stream runs (`tick`
@@ -75,7 +86,30 @@ class IdleCollector:
             gc.set_threshold(t0, GEN1_EVERY if slow else t1, GEN2_OFF)
             self._gen1_slow = slow
 
+    def _stream_freeze(self, streaming: bool) -> None:
+        """A stream started: collect, then freeze what is alive. The last one ended: unfreeze, collect, and freeze
+        again only if something else had frozen objects (before us, or while the stream ran)."""
+        if streaming and self._stream_frozen is None:
+            before = self._freeze_count()
+            self.collect(2)
+            self._freeze()
+            self._stream_frozen = (before, self._freeze_count())
+            self.last_full = self.clock()
+            self.full_runs += 1
+        elif not streaming and self._stream_frozen is not None:
+            before, after = self._stream_frozen
+            self._stream_frozen = None
+            others = before > 0 or self._freeze_count() > after
+            self._unfreeze()
+            self.collect(2)
+            if others:
+                self._freeze()
+            self.last_full = self.clock()
+            self.full_runs += 1
+
     def uninstall(self) -> None:
+        if self._stream_frozen is not None:
+            self._stream_freeze(False)
         if self._saved is not None:
             gc.set_threshold(*self._saved)
             self._saved = None
@@ -90,6 +124,9 @@ class IdleCollector:
         due = since >= self.max_s or (since >= self.every_s and now - self.last_key >= self.idle_s)
         streaming = self.streaming()
         self._gen1(streaming)
+        if self._saved is not None and streaming != (self._stream_frozen is not None):
+            self._stream_freeze(streaming)
+            return True
         if not streaming:
             self.base_rss = None
         rss = self.rss() if streaming and now - self.installed_at >= self.grace_s else None

@@ -122,3 +122,58 @@ def test_no_memory_rule_without_a_log_stream():
         c.key()
         assert not c.tick()
     assert runs == [] and c.memory_runs == 0
+
+
+def test_a_stream_freezes_what_is_alive_and_its_end_undoes_it():
+    clock, calls, count, streaming = Clock(), [], [0], [False]
+
+    def freeze() -> None:
+        calls.append("freeze")
+        count[0] += 100
+
+    def unfreeze() -> None:
+        calls.append("unfreeze")
+        count[0] = 0
+
+    c = IdleCollector(clock=clock, collect=lambda g: calls.append(("collect", g)), rss=lambda: None,
+                      streaming=lambda: streaming[0], freeze=freeze, unfreeze=unfreeze, freeze_count=lambda: count[0])
+    c.install()
+    try:
+        c.key()
+        assert not c.tick() and calls == []
+        streaming[0] = True                   # a stream starts: one full pass, then what is alive is frozen
+        assert c.tick() and calls == [("collect", 2), "freeze"]
+        calls.clear()
+        clock.t += 1
+        c.key()
+        assert not c.tick() and calls == []
+        streaming[0] = False                  # it ends: unfrozen and collected; nothing else had frozen
+        assert c.tick() and calls == ["unfreeze", ("collect", 2)] and count[0] == 0
+        count[0] = 50                         # the session had frozen its caches before the stream
+        streaming[0] = True
+        c.tick()
+        streaming[0] = False
+        calls.clear()
+        assert c.tick() and calls == ["unfreeze", ("collect", 2), "freeze"] and count[0] > 0
+        streaming[0] = True                   # the app ends while a stream runs: uninstall undoes the freeze
+        c.tick()
+        calls.clear()
+    finally:
+        c.uninstall()
+    assert calls[:2] == ["unfreeze", ("collect", 2)]
+
+
+def test_with_the_real_collector_the_freeze_holds_while_streaming():
+    before = gc.get_freeze_count()
+    streaming = [True]
+    c = IdleCollector(rss=lambda: None, streaming=lambda: streaming[0])
+    c.install()
+    try:
+        junk = [[i] for i in range(1000)]     # alive when the stream starts
+        c.tick()
+        assert gc.get_freeze_count() >= before + len(junk)
+        streaming[0] = False
+        c.tick()
+        assert (gc.get_freeze_count() == 0) if before == 0 else (gc.get_freeze_count() > 0)
+    finally:
+        c.uninstall()
