@@ -24,6 +24,8 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
+from bench import procstat
+
 PING_S = 0.005
 
 
@@ -133,9 +135,7 @@ def mem_sample(pymalloc: bool = True) -> dict[str, int]:
         _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         _libc.mallinfo2.restype = _MallInfo2
     mi = _libc.mallinfo2()
-    with open("/proc/self/statm") as s:
-        rss = int(s.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    return {"rss": rss, "heap": mi.arena, "heap_used": mi.uordblks, "heap_free": mi.fordblks, "mmapped": mi.hblkhd,
+    return {"rss": procstat.rss_bytes([os.getpid()]), "heap": mi.arena, "heap_used": mi.uordblks, "heap_free": mi.fordblks, "mmapped": mi.hblkhd,
             "blocks": sys.getallocatedblocks(),
             **({"py_" + k: v for k, v in _pymalloc_stats().items()} if pymalloc else {})}
 

@@ -59,7 +59,8 @@ class _Dedup:
     which to forget next — fixed memory once `max_keys` lines went by (~6 MB at 50k: the set's table, the rings,
     the keys' int objects), so RSS stays flat while lines stream, and no reference to the lines themselves
     (evicted lines are not kept alive here). Two different lines would have to share a 64-bit hash to be
-    confused. `floor` is one past the newest timestamp forgotten: a refill starting before it could repeat lines. `window_ns` only sizes the reconnect look-back."""
+    confused. `floor` is one past the newest timestamp forgotten: a refill starting before it could repeat lines.
+    `window_ns` only sizes the reconnect look-back."""
 
     def __init__(self, window_ns: int, max_keys: int = DEDUP_KEYS) -> None:
         self.window_ns = window_ns

@@ -94,8 +94,6 @@ class IdleCollector:
             self.collect(2)
             self._freeze()
             self._stream_frozen = (before, self._freeze_count())
-            self.last_full = self.clock()
-            self.full_runs += 1
         elif not streaming and self._stream_frozen is not None:
             before, after = self._stream_frozen
             self._stream_frozen = None
@@ -104,8 +102,6 @@ class IdleCollector:
             self.collect(2)
             if others:
                 self._freeze()
-            self.last_full = self.clock()
-            self.full_runs += 1
 
     def uninstall(self) -> None:
         if self._stream_frozen is not None:
@@ -126,6 +122,8 @@ class IdleCollector:
         self._gen1(streaming)
         if self._saved is not None and streaming != (self._stream_frozen is not None):
             self._stream_freeze(streaming)
+            self.last_full = self.clock()
+            self.full_runs += 1
             return True
         if not streaming:
             self.base_rss = None

@@ -16,7 +16,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from testbed.incident import SERVICES
-from testbed.loggen import KubeTarget, LogGen, LokiPusher
+from testbed.loggen import LogGen
+from testbed.loggen_pods import KubeTarget
+from testbed.loggen_push import LokiPusher
 from testbed.loki import Store, make_app
 
 TOKEN = "test-token"
