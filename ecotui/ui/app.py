@@ -16,9 +16,7 @@ from textual.app import App
 
 from ecotui.errors import EcotuiError
 from ecotui.keymap import Keymap, load_keymap
-from ecotui.kinds.describing import describe_fresh
 from ecotui.kinds.registry import by_id
-from ecotui.kube.describe import describe_node, describe_pod
 from ecotui.kube.session_api import SessionAPI
 from ecotui.ops.drain_run import DrainProgress
 from ecotui.ops.journal import Journal
@@ -29,7 +27,8 @@ from ecotui.ui.commands import HELP as COMMAND_HELP
 from ecotui.ui.commands import parse_command
 from ecotui.ui.context import UiContext
 from ecotui.ui.crash import crash_message, write_crash_log
-from ecotui.ui.help_text import event_text, help_text
+from ecotui.ui.describe_flow import describe
+from ecotui.ui.help_text import help_text
 from ecotui.ui.logs_flow import LogsOpener
 from ecotui.ui.messages import ActionRequested, DescribeRequested, InternalProblem, LogsRequested, StreamRequested
 from ecotui.ui.remedy import Remedy
@@ -41,13 +40,12 @@ from ecotui.ui.screens.kind_view import KindScreen
 from ecotui.ui.screens.logs import SwitchSourceRequested
 from ecotui.ui.screens.pickers import PickerScreen, PromptScreen
 from ecotui.ui.screens.table_screen import TableScreen
-from ecotui.ui.screens.text_view import DescribeScreen, HelpScreen, TextScreen
+from ecotui.ui.screens.text_view import HelpScreen, TextScreen
 from ecotui.ui.theming import DEFAULT_VARIABLES, semantic_styles, to_textual_theme
 from ecotui.ui.widgets.resource_table import ResourceTable
 from ecotui.workspace import WorkspaceAPI
 
 WorkspaceFactory = Callable[[str], WorkspaceAPI]
-LOADING = "(loading the full description…)\n"
 
 
 class EcotuiApp(App[int]):
@@ -500,93 +498,8 @@ class EcotuiApp(App[int]):
         self.describe(message.kind, message.key)
 
     def describe(self, pane: str, key: str) -> None:
-        """Describe a row. The caches keep only what the tables show, so the description is built from
-        a fresh GET of the full object (a pod with its events; a node with the pods scheduled on it and
-        its events); until that answers, and if it fails, it is built from the cached struct."""
-        now = self.clock()
-        items = self.session.snapshot(pane).items
-        obj = items.get(key)
-        if obj is None:
-            return
-        if pane not in ("events", "nodes", "pods"):
-            spec = by_id(pane)
-            screen = self._show_describe(f"{spec.kind.lower()} {key}", LOADING)
-            self._load_object(screen, pane, key)
-            return
-        if pane == "events":
-            ref = obj.involvedObject
-            ns = ref.namespace or obj.metadata.namespace
-            if ref.kind == "Pod" and f"{ns}/{ref.name}" in self.session.snapshot("pods").items:
-                self.describe("pods", f"{ns}/{ref.name}")
-            elif ref.kind == "Node" and ref.name in self.session.snapshot("nodes").items:
-                self.describe("nodes", ref.name)
-            else:
-                self._show_describe(f"event {key}", event_text(obj, now))
-            return
-        if pane == "nodes":
-            screen = self._show_describe(f"node {key}", LOADING + describe_node(obj, self._cached_pods_on(key), now))
-            self._load_node(screen, obj)
-            return
-        screen = self._show_describe(f"pod {key}", LOADING + describe_pod(obj, [], now))
-        self._load_pod(screen, obj)
-
-    def _cached_pods_on(self, node: str) -> list[Any]:
-        return [p for p in self.session.snapshot("pods").items.values() if p.spec.nodeName == node]
-
-    def _show_describe(self, title: str, text: str) -> DescribeScreen:
-        hints = self.hints(DescribeScreen.HINT_IDS, {"back": "back", "scroll_down": "down", "scroll_up": "up",
-                                                     "quit": "quit"})
-        screen = self.screen_class(DescribeScreen)(title, text, hints)
-        self.push_screen(screen)
-        return screen
-
-    async def _fetch(self, method: str, *args: str) -> tuple[Any, str]:
-        """(result, "") or (None, why not) for one describe GET of the session (if it has `method`)."""
-        fn = getattr(self.session, method, None)
-        if fn is None:
-            return None, "not supported by this session"
-        try:
-            return await fn(*args), ""
-        except EcotuiError as exc:
-            return None, exc.message
-        except Exception as exc:  # noqa: BLE001 - shown in the description, never a crash
-            return None, f"{type(exc).__name__}: {exc}"
-
-    @work(group="describe", exit_on_error=False)
-    async def _load_object(self, screen: DescribeScreen, kind: str, key: str) -> None:
-        screen.set_text(await describe_fresh(self.session, by_id(kind), key, self.clock()))
-
-    @work(group="describe", exit_on_error=False)
-    async def _load_pod(self, screen: DescribeScreen, cached: Any) -> None:
-        md = cached.metadata
-        (pod, why), (events, events_why) = await asyncio.gather(self._fetch("get_pod", md.namespace, md.name),
-                                                                self._fetch("pod_events", md.namespace, md.name))
-        text = describe_pod(pod if pod is not None else cached, list(events or []), self.clock())
-        if pod is None:
-            text = f"(showing cached data: the pod could not be loaded: {one_line(why, 200)})\n" + text
-        if events is None:
-            text += f"\nEvents could not be loaded: {one_line(events_why, 200)}\n"
-        screen.set_text(text)
-
-    @work(group="describe", exit_on_error=False)
-    async def _load_node(self, screen: DescribeScreen, cached: Any) -> None:
-        name = cached.metadata.name
-        (node, why), (pods, pods_why), (events, _) = await asyncio.gather(
-            self._fetch("get_node", name), self._fetch("node_pods", name), self._fetch("node_events", name))
-        text = describe_node(node if node is not None else cached,
-                             pods if pods is not None else self._cached_pods_on(name), self.clock(), events)
-        notes = []
-        if node is None:
-            notes.append(f"the node could not be loaded: {one_line(why, 200)}")
-        if pods is None:
-            notes.append(f"its pods could not be listed: {one_line(pods_why, 200)}")
-        if notes:
-            text = f"(showing cached data: {'; '.join(notes)})\n" + text
-        screen.set_text(text)
-        provider = getattr(getattr(node, "spec", None), "providerID", "") if node is not None else ""
-        if provider.startswith("aws://"):   # EC2 details (issue 12), after the rest is shown; never for other nodes
-            from ecotui.ui.aws_flow import ec2_section
-            screen.set_text(text + "\n" + (await ec2_section(self, provider) or "EC2:\n  (not an EC2 instance)\n"))
+        """Describe a row (ecotui/ui/describe_flow.py)."""
+        describe(self, pane, key)
 
     # ---- crashes --------------------------------------------------------------------------
 
